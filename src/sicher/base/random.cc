@@ -1,0 +1,47 @@
+#include "sicher/base/random.h"
+
+#include <sys/random.h>
+
+#include <cerrno>
+
+#include "sicher/base/check.h"
+#include "sicher/base/bytes.h"
+
+namespace sicher {
+
+uint64_t Random::Next64() {
+  uint64_t v;
+  Fill(std::span<uint8_t>(reinterpret_cast<uint8_t*>(&v), sizeof v));
+  return v;
+}
+
+uint64_t Random::Uniform(uint64_t bound) {
+  CHECK(bound > 0);
+  // Rejection sampling: no modulo bias.
+  const uint64_t limit = UINT64_MAX - UINT64_MAX % bound;
+  uint64_t v;
+  do {
+    v = Next64();
+  } while (v >= limit);
+  return v % bound;
+}
+
+std::string Random::Hex(size_t n) {
+  std::string bytes(n, '\0');
+  Fill(std::span<uint8_t>(reinterpret_cast<uint8_t*>(bytes.data()), n));
+  return HexEncode(bytes);
+}
+
+void SystemRandom::Fill(std::span<uint8_t> out) {
+  size_t done = 0;
+  while (done < out.size()) {
+    const ssize_t n = getrandom(out.data() + done, out.size() - done, 0);
+    if (n < 0) {
+      CHECK(errno == EINTR);
+      continue;
+    }
+    done += static_cast<size_t>(n);
+  }
+}
+
+}  // namespace sicher

@@ -1,0 +1,84 @@
+#pragma once
+// Plain HTTP message types shared by the server (net/) and the application (api/). No Beast
+// types appear here, so handlers are plain functions from Request to Response, testable
+// without sockets.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "sicher/base/clock.h"
+
+namespace sicher::net {
+
+enum class Listener { kPublic, kOperator, kRedirect };
+std::string_view ListenerName(Listener l);
+
+// Header fields in arrival order. Names compare case-insensitively.
+class Headers {
+ public:
+  struct Field {
+    std::string name;
+    std::string value;
+  };
+  // First value of `name`, or empty view when absent.
+  std::string_view Get(std::string_view name) const;
+  bool Has(std::string_view name) const;
+  // Replaces every field called `name` with one field.
+  void Set(std::string_view name, std::string_view value);
+  void Add(std::string_view name, std::string_view value);
+  void Remove(std::string_view name);
+  const std::vector<Field>& fields() const { return fields_; }
+
+ private:
+  std::vector<Field> fields_;
+};
+
+struct Request {
+  std::string method;   // "GET"
+  std::string target;   // as sent: "/v1/x?y=1"
+  std::string path;     // percent-decoded path: "/v1/x"
+  std::string query;    // raw query without '?': "y=1"
+  Headers headers;
+  std::string body;
+  Listener listener = Listener::kPublic;
+  std::string peer_ip;    // the socket peer
+  std::string client_ip;  // peer_ip, or the forwarded client when the peer is a trusted proxy
+  std::string request_id;
+  std::string tls_protocol;  // "TLSv1.3"
+  MonoTime received{};
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string body;
+  // Set by the router: the route pattern ("/v1/documents/{id}") for metrics and access logs,
+  // so that ids never become label values.
+  std::string route;
+};
+
+// What the server needs from the application. Implemented by the api layer; the server never
+// knows the routes. Implementations must be thread-safe.
+class Handler {
+ public:
+  struct RouteInfo {
+    // Bodies longer than this are refused with 413 before they are read.
+    uint64_t max_body_bytes = 64 * 1024;
+    // True: run on the bounded worker pool (database work, hashing). False: run inline on the
+    // I/O thread (cheap answers such as /livez).
+    bool blocking = true;
+  };
+  virtual ~Handler() = default;
+  // Called once the request head is parsed, before the body is read.
+  virtual RouteInfo Classify(Listener listener, std::string_view method,
+                             std::string_view path) const = 0;
+  // Produces the response. Must not throw.
+  virtual Response Handle(Request& request) = 0;
+};
+
+// Decodes %XX escapes; returns false on a malformed escape or an encoded NUL.
+bool PercentDecode(std::string_view in, std::string* out);
+
+}  // namespace sicher::net
