@@ -14,9 +14,13 @@ TEST(BytesTest, HexRoundTrip) {
 
 TEST(BytesTest, Base64Rfc4648Vectors) {
   // RFC 4648 section 10.
-  const std::pair<const char*, const char*> vectors[] = {
-      {"", ""},         {"f", "Zg=="},        {"fo", "Zm8="},         {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+  const std::pair<const char*, const char*> vectors[] = {{"", ""},
+                                                         {"f", "Zg=="},
+                                                         {"fo", "Zm8="},
+                                                         {"foo", "Zm9v"},
+                                                         {"foob", "Zm9vYg=="},
+                                                         {"fooba", "Zm9vYmE="},
+                                                         {"foobar", "Zm9vYmFy"}};
   for (const auto& [plain, enc] : vectors) {
     EXPECT_EQ(Base64Encode(plain), enc);
     EXPECT_EQ(*Base64Decode(enc), plain);

@@ -5,21 +5,20 @@
 #include <cstdlib>
 #include <iostream>
 
-#define CHECK(cond)                                                                     \
-  do {                                                                                  \
-    if (!(cond)) {                                                                      \
-      std::cerr << __FILE__ << ":" << __LINE__ << ": CHECK failed: " #cond << std::endl; \
-      std::abort();                                                                     \
-    }                                                                                   \
-  } while (0)
-
-#define CHECK_OK(expr)                                                                   \
+#define CHECK(cond)                                                                      \
   do {                                                                                   \
-    auto&& sicher_check_status_ = (expr);                                                \
-    if (!sicher_check_status_.ok()) {                                                    \
-      std::cerr << __FILE__ << ":" << __LINE__ << ": CHECK_OK failed: "                  \
-                << ::sicher::internal::GetStatus(sicher_check_status_).ToString()        \
-                << std::endl;                                                            \
+    if (!(cond)) {                                                                       \
+      std::cerr << __FILE__ << ":" << __LINE__ << ": CHECK failed: " #cond << std::endl; \
       std::abort();                                                                      \
     }                                                                                    \
+  } while (0)
+
+#define CHECK_OK(expr)                                                                          \
+  do {                                                                                          \
+    auto&& sicher_check_status_ = (expr);                                                       \
+    if (!sicher_check_status_.ok()) {                                                           \
+      std::cerr << __FILE__ << ":" << __LINE__ << ": CHECK_OK failed: "                         \
+                << ::sicher::internal::GetStatus(sicher_check_status_).ToString() << std::endl; \
+      std::abort();                                                                             \
+    }                                                                                           \
   } while (0)

@@ -124,7 +124,7 @@ Status PosixFileSystem::WriteFileAtomic(const std::string& path, std::string_vie
 }
 
 Result<std::unique_ptr<AppendableFile>> PosixFileSystem::OpenAppendable(const std::string& path,
-                                                                         uint32_t mode) {
+                                                                        uint32_t mode) {
   const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, mode);
   if (fd < 0) return ErrnoError("open " + path, errno);
   struct stat st;

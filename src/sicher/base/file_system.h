@@ -45,8 +45,7 @@ class FileSystem {
   virtual Result<std::string> ReadFile(const std::string& path) = 0;
   // Writes `data` to a temporary file beside `path`, fsyncs it, sets `mode`, renames it over
   // `path` and fsyncs the directory: readers see the old or the new content, never a mix.
-  virtual Status WriteFileAtomic(const std::string& path, std::string_view data,
-                                 uint32_t mode) = 0;
+  virtual Status WriteFileAtomic(const std::string& path, std::string_view data, uint32_t mode) = 0;
   // Opens (creating with `mode` if absent) for appending.
   virtual Result<std::unique_ptr<AppendableFile>> OpenAppendable(const std::string& path,
                                                                  uint32_t mode) = 0;

@@ -12,10 +12,14 @@ namespace {
 std::string EscapeLabel(std::string_view v) {
   std::string out;
   for (char c : v) {
-    if (c == '\\') out += "\\\\";
-    else if (c == '"') out += "\\\"";
-    else if (c == '\n') out += "\\n";
-    else out += c;
+    if (c == '\\')
+      out += "\\\\";
+    else if (c == '"')
+      out += "\\\"";
+    else if (c == '\n')
+      out += "\\n";
+    else
+      out += c;
   }
   return out;
 }
@@ -73,7 +77,7 @@ uint64_t Histogram::CumulativeCount(size_t i) const {
 
 std::vector<double> LatencyBuckets() {
   return {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,     10};
+          0.05,   0.1,     0.25,   0.5,   1,      2.5,   5,    10};
 }
 
 Registry::Family& Registry::GetFamily(std::string_view name, std::string_view help, Kind kind) {
@@ -85,8 +89,7 @@ Registry::Family& Registry::GetFamily(std::string_view name, std::string_view he
   return it->second;
 }
 
-Counter& Registry::GetCounter(std::string_view name, std::string_view help,
-                              const Labels& labels) {
+Counter& Registry::GetCounter(std::string_view name, std::string_view help, const Labels& labels) {
   std::lock_guard lock(mu_);
   auto& slot = GetFamily(name, help, Kind::kCounter).counters[labels];
   if (!slot) slot = std::make_unique<Counter>();

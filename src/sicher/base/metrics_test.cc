@@ -12,8 +12,7 @@ TEST(MetricsTest, CounterRendersWithEscapedLabels) {
   r.GetCounter("http_requests_total", "Requests.", {{"route", "/a\"b"}, {"status", "200"}}).Inc(3);
   const std::string text = r.RenderPrometheus();
   EXPECT_NE(text.find("# TYPE http_requests_total counter"), std::string::npos);
-  EXPECT_NE(text.find("http_requests_total{route=\"/a\\\"b\",status=\"200\"} 3"),
-            std::string::npos)
+  EXPECT_NE(text.find("http_requests_total{route=\"/a\\\"b\",status=\"200\"} 3"), std::string::npos)
       << text;
 }
 

@@ -4,8 +4,8 @@
 
 #include <cerrno>
 
-#include "sicher/base/check.h"
 #include "sicher/base/bytes.h"
+#include "sicher/base/check.h"
 
 namespace sicher {
 

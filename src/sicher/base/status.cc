@@ -7,23 +7,40 @@ namespace sicher {
 
 std::string_view StatusCodeName(StatusCode code) {
   switch (code) {
-    case StatusCode::kOk: return "OK";
-    case StatusCode::kCancelled: return "CANCELLED";
-    case StatusCode::kUnknown: return "UNKNOWN";
-    case StatusCode::kInvalidArgument: return "INVALID_ARGUMENT";
-    case StatusCode::kDeadlineExceeded: return "DEADLINE_EXCEEDED";
-    case StatusCode::kNotFound: return "NOT_FOUND";
-    case StatusCode::kAlreadyExists: return "ALREADY_EXISTS";
-    case StatusCode::kPermissionDenied: return "PERMISSION_DENIED";
-    case StatusCode::kResourceExhausted: return "RESOURCE_EXHAUSTED";
-    case StatusCode::kFailedPrecondition: return "FAILED_PRECONDITION";
-    case StatusCode::kAborted: return "ABORTED";
-    case StatusCode::kOutOfRange: return "OUT_OF_RANGE";
-    case StatusCode::kUnimplemented: return "UNIMPLEMENTED";
-    case StatusCode::kInternal: return "INTERNAL";
-    case StatusCode::kUnavailable: return "UNAVAILABLE";
-    case StatusCode::kDataLoss: return "DATA_LOSS";
-    case StatusCode::kUnauthenticated: return "UNAUTHENTICATED";
+    case StatusCode::kOk:
+      return "OK";
+    case StatusCode::kCancelled:
+      return "CANCELLED";
+    case StatusCode::kUnknown:
+      return "UNKNOWN";
+    case StatusCode::kInvalidArgument:
+      return "INVALID_ARGUMENT";
+    case StatusCode::kDeadlineExceeded:
+      return "DEADLINE_EXCEEDED";
+    case StatusCode::kNotFound:
+      return "NOT_FOUND";
+    case StatusCode::kAlreadyExists:
+      return "ALREADY_EXISTS";
+    case StatusCode::kPermissionDenied:
+      return "PERMISSION_DENIED";
+    case StatusCode::kResourceExhausted:
+      return "RESOURCE_EXHAUSTED";
+    case StatusCode::kFailedPrecondition:
+      return "FAILED_PRECONDITION";
+    case StatusCode::kAborted:
+      return "ABORTED";
+    case StatusCode::kOutOfRange:
+      return "OUT_OF_RANGE";
+    case StatusCode::kUnimplemented:
+      return "UNIMPLEMENTED";
+    case StatusCode::kInternal:
+      return "INTERNAL";
+    case StatusCode::kUnavailable:
+      return "UNAVAILABLE";
+    case StatusCode::kDataLoss:
+      return "DATA_LOSS";
+    case StatusCode::kUnauthenticated:
+      return "UNAUTHENTICATED";
   }
   return "UNKNOWN";
 }
@@ -74,14 +91,30 @@ Status ErrnoError(std::string_view what, int err) {
   m += ": ";
   m += std::strerror(err);
   switch (err) {
-    case ENOENT: case ENOTDIR: return NotFoundError(std::move(m));
-    case EEXIST: return AlreadyExistsError(std::move(m));
-    case EACCES: case EPERM: case EROFS: return PermissionDeniedError(std::move(m));
-    case ENOSPC: case EDQUOT: case EMFILE: case ENFILE: case ENOMEM:
+    case ENOENT:
+    case ENOTDIR:
+      return NotFoundError(std::move(m));
+    case EEXIST:
+      return AlreadyExistsError(std::move(m));
+    case EACCES:
+    case EPERM:
+    case EROFS:
+      return PermissionDeniedError(std::move(m));
+    case ENOSPC:
+    case EDQUOT:
+    case EMFILE:
+    case ENFILE:
+    case ENOMEM:
       return ResourceExhaustedError(std::move(m));
-    case EINVAL: case ENAMETOOLONG: return InvalidArgumentError(std::move(m));
-    case EAGAIN: case EINTR: case EBUSY: return UnavailableError(std::move(m));
-    default: return InternalError(std::move(m));
+    case EINVAL:
+    case ENAMETOOLONG:
+      return InvalidArgumentError(std::move(m));
+    case EAGAIN:
+    case EINTR:
+    case EBUSY:
+      return UnavailableError(std::move(m));
+    default:
+      return InternalError(std::move(m));
   }
 }
 

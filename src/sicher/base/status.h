@@ -88,16 +88,25 @@ Status ErrnoError(std::string_view what, int err);
 template <typename T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}                     // NOLINT: implicit by design
+  Result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
   Result(Status status) : status_(std::move(status)) { CheckError(); }  // NOLINT
 
   bool ok() const { return status_.ok(); }
   const Status& status() const& { return status_; }
   Status status() && { return std::move(status_); }
 
-  T& value() & { CheckValue(); return *value_; }
-  const T& value() const& { CheckValue(); return *value_; }
-  T&& value() && { CheckValue(); return std::move(*value_); }
+  T& value() & {
+    CheckValue();
+    return *value_;
+  }
+  const T& value() const& {
+    CheckValue();
+    return *value_;
+  }
+  T&& value() && {
+    CheckValue();
+    return std::move(*value_);
+  }
 
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
@@ -128,7 +137,9 @@ class [[nodiscard]] Result {
 namespace internal {
 inline const Status& GetStatus(const Status& s) { return s; }
 template <typename T>
-const Status& GetStatus(const Result<T>& r) { return r.status(); }
+const Status& GetStatus(const Result<T>& r) {
+  return r.status();
+}
 }  // namespace internal
 
 }  // namespace sicher
@@ -137,9 +148,9 @@ const Status& GetStatus(const Result<T>& r) { return r.status(); }
 #define SICHER_CONCAT(a, b) SICHER_CONCAT_INNER(a, b)
 
 // Returns the Status of `expr` from the enclosing function if it is not OK.
-#define RETURN_IF_ERROR(expr)                                          \
-  do {                                                                 \
-    auto&& sicher_status_ = (expr);                                    \
+#define RETURN_IF_ERROR(expr)                                                       \
+  do {                                                                              \
+    auto&& sicher_status_ = (expr);                                                 \
     if (!sicher_status_.ok()) return ::sicher::internal::GetStatus(sicher_status_); \
   } while (0)
 
