@@ -14,9 +14,7 @@ class FakeClock final : public Clock {
       : now_us_(start.time_since_epoch().count()) {}
 
   Time Now() const override { return Time(Duration(now_us_.load())); }
-  MonoTime MonoNow() const override {
-    return MonoTime(std::chrono::microseconds(mono_us_.load()));
-  }
+  MonoTime MonoNow() const override { return MonoTime(std::chrono::microseconds(mono_us_.load())); }
   void Advance(Duration d) {
     now_us_ += d.count();
     mono_us_ += d.count();

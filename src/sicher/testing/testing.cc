@@ -1,3 +1,3 @@
-// Anchor for the header-only fakes; grows with in-memory and fault-injecting file systems.
+// Anchor for the header-only fakes.
 #include "sicher/testing/fake_clock.h"
 #include "sicher/testing/seeded_random.h"

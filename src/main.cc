@@ -1,0 +1,84 @@
+// sicher: the server and the operator's command line in one binary.
+//
+// Every command answers --help. Errors are one line on stderr and a non-zero exit code.
+
+#include <CLI/CLI.hpp>
+#include <iostream>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "sicher/app/serve.h"
+#include "sicher/base/env.h"
+#include "sicher/config/config.h"
+
+extern char** environ;
+
+namespace {
+
+std::map<std::string, std::string> Environment() {
+  std::map<std::string, std::string> out;
+  for (char** e = environ; e != nullptr && *e != nullptr; ++e) {
+    const std::string entry(*e);
+    const size_t eq = entry.find('=');
+    if (eq != std::string::npos) out.emplace(entry.substr(0, eq), entry.substr(eq + 1));
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sicher: secure, self-hosted document publishing", "sicher"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "sicher 0.1.0");
+
+  sicher::app::ServeFlags serve_flags;
+  std::string config_path;
+  std::string data_dir;
+  CLI::App* serve = app.add_subcommand(
+      "serve",
+      "Run the HTTPS service. The first start creates the data directory with a SQLite "
+      "database, logs and a self-signed certificate; SIGHUP reloads the certificate, SIGTERM "
+      "shuts down gracefully.");
+  serve->add_option("--config", config_path, "TOML configuration file")->check(CLI::ExistingFile);
+  serve->add_option("--data", data_dir,
+                    "data directory (default ./sicher-data; also SICHER_DATA or data.dir)");
+
+  CLI::App* config = app.add_subcommand("config", "Inspect and validate configuration");
+  config->require_subcommand(1);
+  config->add_subcommand("defaults",
+                         "Print every configuration key with its default and meaning, as a "
+                         "TOML file that itself passes `config check`");
+  std::string check_path;
+  CLI::App* check =
+      config->add_subcommand("check", "Validate a configuration file; errors name the key");
+  check->add_option("FILE", check_path, "TOML configuration file")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (serve->parsed()) {
+    if (!config_path.empty()) serve_flags.config_path = config_path;
+    if (!data_dir.empty()) serve_flags.data_dir = data_dir;
+    serve_flags.environ = Environment();
+    return sicher::app::RunServe(serve_flags, std::cout, std::cerr);
+  }
+  if (config->got_subcommand("defaults")) {
+    std::cout << sicher::config::DefaultsToml();
+    return 0;
+  }
+  if (check->parsed()) {
+    const sicher::Status s = sicher::config::CheckConfigFile(sicher::Env::Default(), check_path);
+    if (!s.ok()) {
+      std::cerr << "sicher: " << s.message() << std::endl;
+      return 1;
+    }
+    std::cout << "sicher: " << check_path << " is valid" << std::endl;
+    return 0;
+  }
+  return 0;
+}

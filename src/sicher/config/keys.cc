@@ -1,0 +1,373 @@
+// The table of configuration keys: the one place a key is declared. Loading, environment
+// overrides, validation and `sicher config defaults` all read it.
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+#include "sicher/config/config.h"
+#include "sicher/config/cron.h"
+
+namespace sicher::config {
+namespace {
+
+using std::chrono::milliseconds;
+
+std::string Quote(std::string_view s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// Builders. `field` is a lambda from Config& to a reference to the member.
+
+template <class F>
+KeyInfo StringKey(std::string name, std::string def, std::string meaning, std::string type, F field,
+                  std::function<Status(const std::string&)> validate = nullptr) {
+  return {std::move(name),
+          ValueKind::kString,
+          std::move(type),
+          Quote(def),
+          std::move(meaning),
+          [field, validate](const RawValue& v, Config& c) -> Status {
+            const std::string& s = std::get<std::string>(v);
+            if (validate) RETURN_IF_ERROR(validate(s));
+            field(c) = s;
+            return OkStatus();
+          }};
+}
+
+template <class F>
+KeyInfo EnumKey(std::string name, std::string def, std::string meaning,
+                std::vector<std::string> values, F field) {
+  std::string joined;
+  for (const auto& v : values) joined += (joined.empty() ? "" : "|") + v;
+  return StringKey(std::move(name), std::move(def), std::move(meaning), "one of " + joined, field,
+                   [values, joined](const std::string& s) -> Status {
+                     if (std::find(values.begin(), values.end(), s) != values.end()) {
+                       return OkStatus();
+                     }
+                     return InvalidArgumentError(fmt::format("\"{}\" is not one of {}", s, joined));
+                   });
+}
+
+template <class F>
+KeyInfo IntKey(std::string name, int64_t def, std::string meaning, int64_t min, int64_t max,
+               F field) {
+  return {std::move(name),
+          ValueKind::kInteger,
+          fmt::format("integer {}..{}", min, max),
+          std::to_string(def),
+          std::move(meaning),
+          [field, min, max](const RawValue& v, Config& c) -> Status {
+            const int64_t n = std::get<int64_t>(v);
+            if (n < min || n > max) {
+              return OutOfRangeError(fmt::format("{} is out of range {}..{}", n, min, max));
+            }
+            field(c) = n;
+            return OkStatus();
+          }};
+}
+
+template <class F>
+KeyInfo DurationKey(std::string name, std::string def, std::string meaning, milliseconds min,
+                    milliseconds max, F field) {
+  return {std::move(name),
+          ValueKind::kString,
+          fmt::format("duration {}..{}", FormatDuration(min), FormatDuration(max)),
+          Quote(def),
+          std::move(meaning),
+          [field, min, max](const RawValue& v, Config& c) -> Status {
+            ASSIGN_OR_RETURN(milliseconds d, ParseDuration(std::get<std::string>(v)));
+            if (d < min || d > max) {
+              return OutOfRangeError(fmt::format("{} is out of range {}..{}", FormatDuration(d),
+                                                 FormatDuration(min), FormatDuration(max)));
+            }
+            field(c) = d;
+            return OkStatus();
+          }};
+}
+
+template <class F>
+KeyInfo SizeKey(std::string name, std::string def, std::string meaning, uint64_t min, uint64_t max,
+                F field) {
+  return {std::move(name),
+          ValueKind::kSize,
+          fmt::format("size {}..{}", FormatSize(min), FormatSize(max)),
+          Quote(def),
+          std::move(meaning),
+          [field, min, max](const RawValue& v, Config& c) -> Status {
+            ASSIGN_OR_RETURN(uint64_t n, ParseSize(std::get<std::string>(v)));
+            if (n < min || n > max) {
+              return OutOfRangeError(fmt::format("{} is out of range {}..{}", FormatSize(n),
+                                                 FormatSize(min), FormatSize(max)));
+            }
+            field(c) = n;
+            return OkStatus();
+          }};
+}
+
+template <class F>
+KeyInfo ListenKey(std::string name, std::string def, std::string meaning, F field) {
+  return {std::move(name),
+          ValueKind::kString,
+          "host:port",
+          Quote(def),
+          std::move(meaning),
+          [field](const RawValue& v, Config& c) -> Status {
+            ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(std::get<std::string>(v)));
+            field(c) = std::move(hp);
+            return OkStatus();
+          }};
+}
+
+std::vector<KeyInfo> BuildKeys() {
+  using std::chrono::hours;
+  using std::chrono::minutes;
+  using std::chrono::seconds;
+  std::vector<KeyInfo> keys;
+
+  // [server]
+  keys.push_back(ListenKey(
+      "server.public_listen", "0.0.0.0:8443",
+      "Address of the public HTTPS listener (accounts, readers, /livez, /readyz). Use [::]:8443 "
+      "for IPv6; port 0 lets the kernel pick a free port.",
+      [](Config& c) -> HostPort& { return c.server.public_listen; }));
+  keys.push_back(ListenKey(
+      "server.operator_listen", "127.0.0.1:9443",
+      "Address of the operator HTTPS listener (operator console, /metrics; 2FA sessions only). "
+      "Keep it on loopback or a management network.",
+      [](Config& c) -> HostPort& { return c.server.operator_listen; }));
+  keys.push_back(
+      KeyInfo{"server.redirect_listen", ValueKind::kString, "host:port or empty", Quote(""),
+              "Address of an optional plain-HTTP listener that only redirects to HTTPS, e.g. "
+              "\"0.0.0.0:8080\". Empty: no such listener.",
+              [](const RawValue& v, Config& c) -> Status {
+                const std::string& s = std::get<std::string>(v);
+                if (s.empty()) {
+                  c.server.redirect_listen.reset();
+                  return OkStatus();
+                }
+                ASSIGN_OR_RETURN(HostPort hp, ParseHostPort(s));
+                c.server.redirect_listen = std::move(hp);
+                return OkStatus();
+              }});
+  keys.push_back(EnumKey(
+      "server.tls_profile", "intermediate",
+      "TLS settings from the Mozilla Server Side TLS guidelines: modern (TLS 1.3 only), "
+      "intermediate (TLS 1.2 and 1.3, recommended), old (down to TLS 1.0, for ancient clients).",
+      {"modern", "intermediate", "old"},
+      [](Config& c) -> std::string& { return c.server.tls_profile; }));
+  keys.push_back(KeyInfo{
+      "server.trusted_proxies", ValueKind::kStringArray, "array of CIDR networks", "[]",
+      "Reverse proxies and load balancers whose X-Forwarded-For / Forwarded headers are "
+      "believed, as CIDR networks (e.g. [\"10.0.0.0/8\", \"::1\"]). Empty: the client address is "
+      "always the socket peer.",
+      [](const RawValue& v, Config& c) -> Status {
+        std::vector<std::string> out;
+        for (const std::string& item : std::get<std::vector<std::string>>(v)) {
+          ASSIGN_OR_RETURN(std::string cidr, ParseCidr(item));
+          out.push_back(std::move(cidr));
+        }
+        c.server.trusted_proxies = std::move(out);
+        return OkStatus();
+      }});
+  keys.push_back(StringKey(
+      "server.cert_file", "",
+      "PEM certificate chain for both HTTPS listeners. Empty: <data.dir>/tls/cert.pem, a "
+      "self-signed ECDSA P-256 certificate for localhost created at first start. Reloaded on "
+      "SIGHUP and when the file changes.",
+      "path", [](Config& c) -> std::string& { return c.server.cert_file; }));
+  keys.push_back(StringKey(
+      "server.key_file", "",
+      "PEM private key for server.cert_file; set both or neither. Empty: <data.dir>/tls/key.pem.",
+      "path", [](Config& c) -> std::string& { return c.server.key_file; }));
+  keys.push_back(SizeKey("server.max_header_bytes", "16KiB",
+                         "Largest request line plus headers; larger requests get 431 and the "
+                         "connection is closed.",
+                         1 * kKiB, 1 * kMiB,
+                         [](Config& c) -> uint64_t& { return c.server.max_header_bytes; }));
+  keys.push_back(SizeKey("server.max_body_bytes", "1MiB",
+                         "Default largest request body; routes that take uploads set their own "
+                         "limit. Larger bodies get 413.",
+                         1, 64 * kGiB,
+                         [](Config& c) -> uint64_t& { return c.server.max_body_bytes; }));
+  keys.push_back(DurationKey(
+      "server.read_timeout", "10s",
+      "Longest time to receive a whole request (headers and body) once it has started; slower "
+      "clients get 408 and are disconnected.",
+      milliseconds(100), hours(1),
+      [](Config& c) -> milliseconds& { return c.server.read_timeout; }));
+  keys.push_back(DurationKey("server.idle_timeout", "60s",
+                             "How long a keep-alive connection may wait for its next request.",
+                             seconds(1), hours(24),
+                             [](Config& c) -> milliseconds& { return c.server.idle_timeout; }));
+  keys.push_back(
+      DurationKey("server.handshake_timeout", "10s",
+                  "Longest time a client may take to finish the TLS handshake.", milliseconds(100),
+                  hours(1), [](Config& c) -> milliseconds& { return c.server.handshake_timeout; }));
+  keys.push_back(IntKey("server.max_connections", 10000,
+                        "Most simultaneous connections across all listeners; more are refused "
+                        "until some close.",
+                        1, 1'000'000,
+                        [](Config& c) -> int64_t& { return c.server.max_connections; }));
+  keys.push_back(DurationKey(
+      "server.shutdown_grace", "10s",
+      "On SIGTERM, how long in-flight requests may take to finish before connections are closed.",
+      milliseconds(0), hours(1),
+      [](Config& c) -> milliseconds& { return c.server.shutdown_grace; }));
+  keys.push_back(IntKey("server.io_threads", 0,
+                        "Network threads (TLS and HTTP parsing). 0: the number of CPU cores.", 0,
+                        1024, [](Config& c) -> int64_t& { return c.server.io_threads; }));
+  keys.push_back(IntKey("server.worker_threads", 0,
+                        "Threads for slow work (password hashing, database round trips, "
+                        "backups). 0: twice the number of CPU cores.",
+                        0, 4096, [](Config& c) -> int64_t& { return c.server.worker_threads; }));
+  keys.push_back(IntKey("server.worker_queue", 1024,
+                        "Most tasks waiting for a worker thread; beyond it requests get 503 "
+                        "instead of queueing without bound.",
+                        1, 1'000'000, [](Config& c) -> int64_t& { return c.server.worker_queue; }));
+  keys.push_back(DurationKey(
+      "server.cert_check_interval", "5s",
+      "How often the certificate and key files' modification times are checked for a reload. "
+      "0: only SIGHUP reloads.",
+      milliseconds(0), hours(24),
+      [](Config& c) -> milliseconds& { return c.server.cert_check_interval; }));
+  keys.push_back(DurationKey(
+      "server.ticket_key_rotation", "12h",
+      "How often the key that encrypts TLS session tickets is replaced.", minutes(1), hours(24 * 7),
+      [](Config& c) -> milliseconds& { return c.server.ticket_key_rotation; }));
+
+  // [database]
+  keys.push_back(StringKey(
+      "database.url", "",
+      "Empty: SQLite in the data directory. A libpq URL (postgresql://user@host1,host2/db?"
+      "target_session_attrs=read-write, multi-host allowed) selects PostgreSQL. Prefer a "
+      "password file (PGPASSFILE) to a password in this URL.",
+      "empty or postgresql:// URL", [](Config& c) -> std::string& { return c.database.url; },
+      [](const std::string& s) -> Status {
+        // Never echo the URL: it may contain a password.
+        if (s.empty() || s.rfind("postgresql://", 0) == 0 || s.rfind("postgres://", 0) == 0) {
+          return OkStatus();
+        }
+        return InvalidArgumentError(
+            "must be empty (SQLite) or a URL starting with postgresql:// or postgres://");
+      }));
+  keys.push_back(IntKey("database.readers", 4,
+                        "Read-only database connections in the reader pool (SQLite) or per "
+                        "process (PostgreSQL).",
+                        1, 64, [](Config& c) -> int64_t& { return c.database.readers; }));
+
+  // [data]
+  keys.push_back(StringKey(
+      "data.dir", "./sicher-data",
+      "Directory for the SQLite database, the key file, TLS files and logs; created at first "
+      "start. Also set by --data DIR and SICHER_DATA.",
+      "path", [](Config& c) -> std::string& { return c.data.dir; },
+      [](const std::string& s) -> Status {
+        if (s.empty()) return InvalidArgumentError("must not be empty");
+        return OkStatus();
+      }));
+
+  // [log]
+  keys.push_back(SizeKey("log.max_file_bytes", "64MiB",
+                         "Size at which a log file (security, access, audit, availability, app) "
+                         "is rotated to <name>.log.1.",
+                         4 * kKiB, 1 * kTiB,
+                         [](Config& c) -> uint64_t& { return c.log.max_file_bytes; }));
+  keys.push_back(IntKey("log.retention_files", 10,
+                        "Rotated files kept per log (<name>.log.1 .. .N); older ones are deleted.",
+                        0, 1000, [](Config& c) -> int64_t& { return c.log.retention_files; }));
+  keys.push_back(EnumKey("log.stderr_level", "info",
+                         "Lowest level of application messages also printed to stderr.",
+                         {"debug", "info", "warn", "error"},
+                         [](Config& c) -> std::string& { return c.log.stderr_level; }));
+
+  // [health]
+  keys.push_back(SizeKey("health.min_free_bytes", "512MiB",
+                         "/readyz reports not ready when the data directory's file system has "
+                         "less free space than this.",
+                         0, 1024 * kTiB,
+                         [](Config& c) -> uint64_t& { return c.health.min_free_bytes; }));
+
+  // [backup]
+  keys.push_back(StringKey(
+      "backup.schedule", "0 2 * * *",
+      "When backups run: a 5-field cron schedule in UTC (minute hour day-of-month month "
+      "day-of-week), or @daily, @hourly, ...",
+      "cron schedule", [](Config& c) -> std::string& { return c.backup.schedule; },
+      [](const std::string& s) -> Status { return ParseCron(s).status(); }));
+  keys.push_back(IntKey("backup.retention_days", 7,
+                        "Days a backup is kept before it is deleted. At most 7: sicher promises "
+                        "that deleted data leaves every backup within 7 days.",
+                        1, 7, [](Config& c) -> int64_t& { return c.backup.retention_days; }));
+  keys.push_back(KeyInfo{
+      "backup.sites", ValueKind::kSiteArray, "array of tables {name, path}", "[]",
+      "Backup destinations, one [[backup.sites]] table each with a unique name (letters, digits, "
+      "'.', '_', '-') and a path (a directory, typically a mount of another machine or site).",
+      [](const RawValue& v, Config& c) -> Status {
+        const auto& sites = std::get<std::vector<BackupSite>>(v);
+        std::set<std::string> names;
+        for (size_t i = 0; i < sites.size(); ++i) {
+          const BackupSite& site = sites[i];
+          if (site.name.empty())
+            return InvalidArgumentError(fmt::format("[{}]: name is missing", i));
+          if (site.path.empty()) {
+            return InvalidArgumentError(fmt::format("[{}] \"{}\": path is missing", i, site.name));
+          }
+          for (char ch : site.name) {
+            if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' &&
+                ch != '-') {
+              return InvalidArgumentError(
+                  fmt::format("[{}]: name \"{}\" may hold only letters, digits, '.', '_' and '-'",
+                              i, site.name));
+            }
+          }
+          if (!names.insert(site.name).second) {
+            return InvalidArgumentError(
+                fmt::format("[{}]: name \"{}\" is used twice", i, site.name));
+          }
+        }
+        c.backup.sites = sites;
+        return OkStatus();
+      }});
+  return keys;
+}
+
+}  // namespace
+
+std::string KeyInfo::EnvName() const {
+  std::string out = "SICHER_";
+  for (char c : name) {
+    out += c == '.' ? '_' : static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+const std::vector<KeyInfo>& Keys() {
+  static const std::vector<KeyInfo>* const kKeys = new std::vector<KeyInfo>(BuildKeys());
+  return *kKeys;
+}
+
+const KeyInfo* FindKey(std::string_view name) {
+  for (const KeyInfo& key : Keys()) {
+    if (key.name == name) return &key;
+  }
+  return nullptr;
+}
+
+std::string CertFile(const Config& config) {
+  return config.server.cert_file.empty() ? JoinPath(JoinPath(config.data.dir, "tls"), "cert.pem")
+                                         : config.server.cert_file;
+}
+
+std::string KeyFile(const Config& config) {
+  return config.server.key_file.empty() ? JoinPath(JoinPath(config.data.dir, "tls"), "key.pem")
+                                        : config.server.key_file;
+}
+
+}  // namespace sicher::config

@@ -1,0 +1,58 @@
+#pragma once
+// The typed events published on the in-process Bus (bus.h). Plain values: copyable, no
+// behaviour, no dependency beyond base. Add a new event here (or in the folder of the subsystem
+// that owns it) when a second subsystem needs to react to something; extend these structs, do
+// not rename their fields (log sinks and detection rules read them).
+//
+// None of these may carry secrets: no tokens, passwords, cookies, query strings or document
+// content. `path` fields hold the URL path only, never the query.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace sicher::events {
+
+// One HTTP request was answered (or failed before an answer). Published by net/ once per request,
+// after the response was written; the access log line is built from it.
+struct RequestCompleted {
+  std::string request_id;  // the X-Request-Id value
+  std::string listener;    // "public", "operator" or "redirect"
+  std::string method;      // "GET"
+  std::string route;       // the router pattern, e.g. "/v1/documents/{id}"; "" if unmatched
+  std::string path;        // the URL path without the query string
+  int status = 0;          // HTTP status code sent
+  std::chrono::nanoseconds duration{0};  // from the first byte read to the last byte written
+  std::string client_ip;                 // after trusted-proxy resolution
+  std::string user_agent;                // as sent (the access log truncates it)
+  uint64_t bytes_sent = 0;               // response body bytes
+};
+
+// The server listens. Published once after every listener is bound.
+struct ServerStarted {
+  std::vector<std::string> addresses;  // URLs actually served, e.g. "https://127.0.0.1:8443/"
+};
+
+// Graceful shutdown began (SIGTERM): listeners are closing, in-flight requests are draining.
+struct ServerStopping {};
+
+// A certificate/key reload was attempted (SIGHUP or file modification). On failure the old
+// certificate stays in use and `error` says why (never key material).
+struct CertificateReloaded {
+  std::string serial;       // hex serial number of the certificate now in use
+  std::string fingerprint;  // SHA-256 fingerprint of the certificate now in use, hex
+  bool ok = false;
+  std::string error;
+};
+
+// The linked TLS library cannot offer something the configured profile's guideline names (for
+// example a group OpenSSL 3.0 lacks). Published at start for each such item; the self-audit
+// reports them.
+struct TlsProfileGap {
+  std::string profile;  // "modern", "intermediate" or "old"
+  std::string item;     // e.g. "group X25519MLKEM768"
+  std::string reason;   // e.g. "needs OpenSSL 3.5"
+};
+
+}  // namespace sicher::events

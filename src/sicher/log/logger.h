@@ -1,0 +1,98 @@
+#pragma once
+// Logger: sicher's structured logs. One JSON Lines file per category in one directory
+// (`<dir>/security.log`, `access.log`, `audit.log`, `availability.log`, `app.log`), each a
+// LogSink with size-based rotation and a retention count; `app` lines at or above a level are
+// also printed to stderr in a readable one-line form.
+//
+// Field names follow Elastic Common Schema, as nested objects:
+//   {"@timestamp":"2026-01-01T00:00:00.000000Z", "event":{"action","outcome","duration",...},
+//    "source":{"ip"}, "user_agent":{"original"}, "url":{"path"}, "log":{"level"}, "message"}
+// Write() fills in, when absent: "@timestamp" (RFC 3339 UTC from Env.clock), "event.dataset"
+// ("sicher.<category>": ECS's field for which log a line belongs to), "event.kind" ("event"),
+// and for `app` lines "log.level" ("info"). It does not invent an "event.category": ECS allows
+// only a fixed list of values (web, authentication, iam, ...), which the caller knows and the
+// logger does not; AccessLogLine() sets it to ["web"].
+//
+// Never throws, never aborts on a disk error: a line that cannot be written (or serialised) is
+// dropped and counted (dropped_lines()); the first failure of a file is reported once on stderr.
+// Invalid UTF-8 in strings is replaced with U+FFFD rather than failing.
+//
+// Thread-safe: a mutex per category file, so lines never interleave. Borrows Env (clock, file
+// system), which must outlive the Logger.
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include "sicher/base/env.h"
+#include "sicher/base/status.h"
+#include "sicher/log/log_sink.h"
+
+namespace sicher::log {
+
+enum class Category { kSecurity, kAccess, kAudit, kAvailability, kApp };
+inline constexpr std::array<Category, 5> kAllCategories = {Category::kSecurity, Category::kAccess,
+                                                           Category::kAudit,
+                                                           Category::kAvailability, Category::kApp};
+// "security", "access", "audit", "availability", "app": also the file names.
+std::string_view CategoryName(Category category);
+
+enum class Level { kDebug, kInfo, kWarn, kError };
+// "debug", "info", "warn", "error" (the config values of log.stderr_level).
+std::string_view LevelName(Level level);
+// Parses the names above; InvalidArgument otherwise.
+Result<Level> ParseLevel(std::string_view name);
+
+struct LoggerOptions {
+  std::string dir;                           // created (0750) if missing
+  uint64_t max_file_bytes = 64ull << 20;     // config log.max_file_bytes
+  int retention_files = 10;                  // config log.retention_files
+  Level stderr_level = Level::kInfo;         // config log.stderr_level
+  std::ostream* stderr_stream = &std::cerr;  // app lines and failure reports; nullptr: none
+};
+
+class Logger {
+ public:
+  // Creates `options.dir` (0750). Returns the error if it cannot be created. Files are opened on
+  // first use (rotated files beyond the retention count are removed then).
+  static Result<std::unique_ptr<Logger>> Open(Env& env, LoggerOptions options);
+  ~Logger();
+  Logger(const Logger&) = delete;
+  Logger& operator=(const Logger&) = delete;
+
+  // Writes one line to `category`'s file. `fields` should be a JSON object; anything else is
+  // logged as {"message": <its JSON text>}.
+  void Write(Category category, nlohmann::json fields);
+  // An `app` line: {"log":{"level"}, "message", ...fields}.
+  void App(Level level, std::string_view message, nlohmann::json fields = nlohmann::json::object());
+
+  // fsyncs every open file; returns the first error.
+  Status Sync();
+
+  // Lines dropped because of write or serialisation failures, in total and per category.
+  uint64_t dropped_lines() const;
+  uint64_t dropped_lines(Category category) const;
+
+  // "<dir>/<category>.log".
+  std::string PathOf(Category category) const;
+
+ private:
+  Logger(Env& env, LoggerOptions options);
+  void Report(std::string_view line);
+  void PrintApp(const nlohmann::json& line);
+
+  Env& env_;
+  const LoggerOptions options_;
+  std::array<std::unique_ptr<LogSink>, kAllCategories.size()> sinks_;
+  std::array<std::atomic<uint64_t>, kAllCategories.size()> serialise_failures_{};
+  std::mutex stderr_mu_;
+};
+
+}  // namespace sicher::log
