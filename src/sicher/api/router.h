@@ -4,8 +4,8 @@
 // Patterns are literal segments and `{name}` parameters that match one non-empty segment:
 // "/v1/documents/{id}/content". Literal segments win over parameters at the same position, so
 // "/v1/me" beats "/v1/{x}". An unknown path answers 404, a known path with another method 405
-// with an `Allow` header; both as problem+json. HEAD is answered by the GET route without a
-// body.
+// with an `Allow` header; both as problem+json. HEAD is answered by the GET route; the server
+// sends its headers (with the GET body's Content-Length) and no body.
 //
 // Routes are added before the server starts; afterwards the router is read-only and
 // thread-safe. Handlers must be thread-safe and must not throw.

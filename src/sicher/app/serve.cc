@@ -177,7 +177,7 @@ int RunServe(const ServeFlags& flags, std::ostream& out, std::ostream& err) {
     e.duration = elapsed;
     e.client_ip = req.client_ip;
     e.user_agent = std::string(req.headers.Get("User-Agent"));
-    e.bytes_sent = resp.body.size();
+    e.bytes_sent = resp.body_bytes_sent;
     bus.Publish(e);
   };
 

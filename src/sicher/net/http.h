@@ -57,6 +57,9 @@ struct Response {
   // Set by the router: the route pattern ("/v1/documents/{id}") for metrics and access logs,
   // so that ids never become label values.
   std::string route;
+  // Set by the server after the write: body bytes sent (0 for HEAD). The body itself has been
+  // handed to the socket by then, so observers read this instead of body.size().
+  uint64_t body_bytes_sent = 0;
 };
 
 // What the server needs from the application. Implemented by the api layer; the server never
