@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "sicher/app/commands.h"
 #include "sicher/app/serve.h"
 #include "sicher/base/env.h"
 #include "sicher/config/config.h"
@@ -55,6 +56,17 @@ int main(int argc, char** argv) {
       config->add_subcommand("check", "Validate a configuration file; errors name the key");
   check->add_option("FILE", check_path, "TOML configuration file")->required();
 
+  CLI::App* op = app.add_subcommand("operator", "Manage operators (2FA is mandatory for them)");
+  op->require_subcommand(1);
+  std::string operator_email;
+  CLI::App* op_add = op->add_subcommand(
+      "add",
+      "Create an operator and print a one-time enrolment token; the operator must set "
+      "a password and enrol TOTP before any operator session exists");
+  op_add->add_option("EMAIL", operator_email, "the operator's e-mail address")->required();
+  op_add->add_option("--config", config_path, "TOML configuration file")->check(CLI::ExistingFile);
+  op_add->add_option("--data", data_dir, "data directory");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -66,6 +78,13 @@ int main(int argc, char** argv) {
     if (!data_dir.empty()) serve_flags.data_dir = data_dir;
     serve_flags.environ = Environment();
     return sicher::app::RunServe(serve_flags, std::cout, std::cerr);
+  }
+  if (op_add->parsed()) {
+    sicher::app::CommandFlags flags;
+    if (!config_path.empty()) flags.config_path = config_path;
+    if (!data_dir.empty()) flags.data_dir = data_dir;
+    flags.environ = Environment();
+    return sicher::app::RunOperatorAdd(flags, operator_email, std::cout, std::cerr);
   }
   if (config->got_subcommand("defaults")) {
     std::cout << sicher::config::DefaultsToml();

@@ -8,9 +8,11 @@
 #include <iostream>
 #include <thread>
 
+#include "sicher/api/auth_handlers.h"
 #include "sicher/api/health.h"
 #include "sicher/api/router.h"
 #include "sicher/app/data_dir.h"
+#include "sicher/app/services.h"
 #include "sicher/base/env.h"
 #include "sicher/base/metrics.h"
 #include "sicher/config/config.h"
@@ -79,6 +81,25 @@ net::ServerOptions ToServerOptions(const config::Config& c, log::Logger& logger)
   return o;
 }
 
+// The security log's line for a login event (ECS names).
+nlohmann::json LoginLogLine(const events::LoginAttempted& e) {
+  nlohmann::json line = {
+      {"event",
+       {{"category", {"authentication"}},
+        {"action", e.reason == "logout" ? "logout" : "login"},
+        {"outcome", e.outcome},
+        {"reason", e.reason},
+        {"id", e.id}}},
+      {"user", {{"id", e.principal_id}}},
+      {"source", {{"ip", e.client_ip}}},
+      {"user_agent", {{"original", e.user_agent}}},
+      {"device", {{"type", e.device_type}, {"os", e.os}, {"browser", e.browser}}},
+      {"sicher", {{"realm", e.realm}, {"auth_method", e.method}, {"new_device", e.new_device}}},
+      {"http", {{"request", {{"id", e.request_id}}}}}};
+  if (!e.session_id.empty()) line["session"] = {{"id", e.session_id}};
+  return line;
+}
+
 std::string Url(std::string_view scheme, const std::string& address) {
   return std::string(scheme) + "://" + address + "/";
 }
@@ -132,28 +153,24 @@ int RunServe(const ServeFlags& flags, std::ostream& out, std::ostream& err) {
     }
   }
 
-  if (!cfg.database.url.empty()) {
-    return fail(UnimplementedError(
-        "database.url selects PostgreSQL, which this build does not support yet; leave it "
-        "empty for the embedded SQLite store"));
-  }
-
   metrics::Registry registry;
-  store::SqliteOptions store_options;
-  store_options.path = dir->DatabasePath();
-  store_options.reader_count = static_cast<int>(cfg.database.readers);
-  Result<std::unique_ptr<store::Store>> opened_store =
-      store::OpenSqliteStore(store_options, env, registry);
-  if (!opened_store.ok()) return fail(opened_store.status().WithContext("database"));
-  store::Store& store = **opened_store;
-
   events::Bus bus;
+  Result<std::unique_ptr<Services>> opened =
+      Services::Open(env, cfg, *dir, flags.environ, registry, bus);
+  if (!opened.ok()) return fail(opened.status());
+  Services& services = **opened;
+  store::Store& store = *services.store;
   events::Subscription access_log =
       bus.Subscribe<events::RequestCompleted>([&logger](const events::RequestCompleted& e) {
         logger.Write(
             log::Category::kAccess,
             log::AccessLogLine(e.method, e.path, e.status, e.duration.count(), e.client_ip,
                                e.user_agent, e.request_id, e.listener, e.route, e.bytes_sent));
+      });
+
+  events::Subscription security_log =
+      bus.Subscribe<events::LoginAttempted>([&logger](const events::LoginAttempted& e) {
+        logger.Write(log::Category::kSecurity, LoginLogLine(e));
       });
 
   api::Router router;
@@ -164,6 +181,23 @@ int RunServe(const ServeFlags& flags, std::ostream& out, std::ostream& err) {
                              .data_dir = dir->root,
                              .min_free_bytes = cfg.health.min_free_bytes},
                             registry);
+  api::RegisterAuthRoutes(router, *services.auth,
+                          {.operator_audit = [&logger](const auth::Principal& who,
+                                                       const net::Request& req, int status) {
+                            logger.Write(
+                                log::Category::kAudit,
+                                {{"event",
+                                  {{"category", {"iam"}},
+                                   {"action", "operator.request"},
+                                   {"outcome", status < 400 ? "success" : "failure"}}},
+                                 {"user", {{"id", who.id}}},
+                                 {"session", {{"id", who.session_id}}},
+                                 {"http",
+                                  {{"request", {{"id", req.request_id}, {"method", req.method}}},
+                                   {"response", {{"status_code", status}}}}},
+                                 {"url", {{"path", req.path}}},
+                                 {"source", {{"ip", req.client_ip}}}});
+                          }});
 
   net::RequestObserver observer = [&bus](const net::Request& req, const net::Response& resp,
                                          Duration elapsed) {

@@ -388,7 +388,7 @@ std::string DefaultsToml() {
 
 std::vector<std::string> UnknownEnvironmentVariables(
     const std::map<std::string, std::string>& environ) {
-  std::set<std::string> known = {"SICHER_DATA"};
+  std::set<std::string> known = {"SICHER_DATA", "SICHER_KEYRING"};
   for (const KeyInfo& key : Keys()) known.insert(key.EnvName());
   std::vector<std::string> out;
   for (const auto& [name, value] : environ) {

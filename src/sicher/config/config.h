@@ -88,6 +88,30 @@ struct HealthConfig {
   bool operator==(const HealthConfig&) const = default;
 };
 
+struct KeysConfig {
+  std::string keyring_path;  // "": <data.dir>/keyring; SICHER_KEYRING overrides (see KeyringPath)
+
+  bool operator==(const KeysConfig&) const = default;
+};
+
+struct AuthConfig {
+  std::string signup = "open";  // "open" | "closed"
+  milliseconds session_idle_timeout = std::chrono::hours(1);
+  milliseconds session_lifetime = std::chrono::hours(12);
+  uint64_t argon2_memory_bytes = 19 * kMiB;
+  int64_t argon2_iterations = 2;
+  int64_t hash_threads = 0;  // 0: number of cores
+  int64_t hash_queue = 64;
+  int64_t lockout_threshold = 10;
+  milliseconds lockout_duration = std::chrono::minutes(15);
+  int64_t ip_failure_limit = 100;
+  milliseconds mfa_challenge_ttl = std::chrono::minutes(5);
+  milliseconds invitation_ttl = std::chrono::hours(24 * 7);
+  std::string totp_issuer = "sicher";
+
+  bool operator==(const AuthConfig&) const = default;
+};
+
 struct BackupSite {
   std::string name;
   std::string path;
@@ -109,6 +133,8 @@ struct Config {
   DataConfig data;
   LogConfig log;
   HealthConfig health;
+  KeysConfig keys;
+  AuthConfig auth;
   BackupConfig backup;
 
   bool operator==(const Config&) const = default;
@@ -118,6 +144,8 @@ struct Config {
 // directory (created, self-signed, at first start).
 std::string CertFile(const Config& config);
 std::string KeyFile(const Config& config);
+// The keyring file: $SICHER_KEYRING if set, else keys.keyring_path, else <data.dir>/keyring.
+std::string KeyringPath(const Config& config, const std::map<std::string, std::string>& environ);
 
 // How a key's value is written in TOML.
 enum class ValueKind {

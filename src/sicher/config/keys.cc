@@ -198,8 +198,8 @@ std::vector<KeyInfo> BuildKeys() {
                          [](Config& c) -> uint64_t& { return c.server.max_body_bytes; }));
   keys.push_back(DurationKey(
       "server.read_timeout", "10s",
-      "Longest time to receive a whole request (headers and body) once it has started; slower "
-      "clients get 408 and are disconnected.",
+      "Longest time to receive a whole request head once it has started (a body gets this plus "
+      "one second per 64 KiB it declares); slower clients are disconnected.",
       milliseconds(100), hours(1),
       [](Config& c) -> milliseconds& { return c.server.read_timeout; }));
   keys.push_back(DurationKey("server.idle_timeout", "60s",
@@ -294,6 +294,70 @@ std::vector<KeyInfo> BuildKeys() {
                          0, 1024 * kTiB,
                          [](Config& c) -> uint64_t& { return c.health.min_free_bytes; }));
 
+  // [keys]
+  keys.push_back(StringKey(
+      "keys.keyring_path", "",
+      "The keyring file holding the key-encryption keys (mode 0600, outside the database). "
+      "Empty: <data.dir>/keyring, created at first start. The environment variable "
+      "SICHER_KEYRING (e.g. a mounted secret) overrides both.",
+      "path", [](Config& c) -> std::string& { return c.keys.keyring_path; },
+      [](const std::string&) { return OkStatus(); }));
+
+  // [auth]
+  keys.push_back(EnumKey("auth.signup", "open",
+                         "Whether anyone may create a user and an account with POST /v1/signup "
+                         "(open) or only invited users may join (closed).",
+                         {"open", "closed"},
+                         [](Config& c) -> std::string& { return c.auth.signup; }));
+  keys.push_back(DurationKey(
+      "auth.session_idle_timeout", "1h", "A session not used for this long ends.", minutes(1),
+      hours(24 * 30), [](Config& c) -> milliseconds& { return c.auth.session_idle_timeout; }));
+  keys.push_back(DurationKey("auth.session_lifetime", "12h",
+                             "A session ends this long after login, however active.", minutes(5),
+                             hours(24 * 90),
+                             [](Config& c) -> milliseconds& { return c.auth.session_lifetime; }));
+  keys.push_back(SizeKey("auth.argon2_memory", "19MiB",
+                         "Argon2id memory cost per password hash (OWASP minimum: 19 MiB). "
+                         "Stored hashes with other parameters are upgraded at the next login.",
+                         19 * kMiB, 4 * kGiB,
+                         [](Config& c) -> uint64_t& { return c.auth.argon2_memory_bytes; }));
+  keys.push_back(IntKey("auth.argon2_iterations", 2,
+                        "Argon2id time cost (passes over memory; OWASP minimum with 19 MiB: 2).", 2,
+                        64, [](Config& c) -> int64_t& { return c.auth.argon2_iterations; }));
+  keys.push_back(IntKey("auth.hash_threads", 0, "Threads that hash passwords. 0: one per core.", 0,
+                        256, [](Config& c) -> int64_t& { return c.auth.hash_threads; }));
+  keys.push_back(IntKey("auth.hash_queue", 64,
+                        "Password hashes that may wait for a thread; beyond this, logins get 503 "
+                        "with Retry-After instead of stalling the server.",
+                        1, 100000, [](Config& c) -> int64_t& { return c.auth.hash_queue; }));
+  keys.push_back(IntKey("auth.lockout_threshold", 10,
+                        "Consecutive failed logins for one e-mail address after which it is locked "
+                        "for auth.lockout_duration (whether or not the address has an account).",
+                        3, 1000, [](Config& c) -> int64_t& { return c.auth.lockout_threshold; }));
+  keys.push_back(DurationKey(
+      "auth.lockout_duration", "15m", "How long a locked e-mail address stays locked.", minutes(1),
+      hours(24), [](Config& c) -> milliseconds& { return c.auth.lockout_duration; }));
+  keys.push_back(IntKey("auth.ip_failure_limit", 100,
+                        "Failed logins from one IP address within auth.lockout_duration after "
+                        "which that address gets 429 until the window passes.",
+                        5, 1000000, [](Config& c) -> int64_t& { return c.auth.ip_failure_limit; }));
+  keys.push_back(DurationKey(
+      "auth.mfa_challenge_ttl", "5m",
+      "How long the challenge between password and second factor stays valid.", seconds(30),
+      minutes(30), [](Config& c) -> milliseconds& { return c.auth.mfa_challenge_ttl; }));
+  keys.push_back(DurationKey(
+      "auth.invitation_ttl", "7d", "How long an invitation link stays valid.", minutes(10),
+      hours(24 * 30), [](Config& c) -> milliseconds& { return c.auth.invitation_ttl; }));
+  keys.push_back(StringKey(
+      "auth.totp_issuer", "sicher", "Issuer name shown in authenticator apps.", "text",
+      [](Config& c) -> std::string& { return c.auth.totp_issuer; },
+      [](const std::string& s) -> Status {
+        if (s.empty() || s.size() > 64 || s.find(':') != std::string::npos) {
+          return InvalidArgumentError("must be 1 to 64 characters without ':'");
+        }
+        return OkStatus();
+      }));
+
   // [backup]
   keys.push_back(StringKey(
       "backup.schedule", "0 2 * * *",
@@ -368,6 +432,14 @@ std::string CertFile(const Config& config) {
 std::string KeyFile(const Config& config) {
   return config.server.key_file.empty() ? JoinPath(JoinPath(config.data.dir, "tls"), "key.pem")
                                         : config.server.key_file;
+}
+
+std::string KeyringPath(const Config& config, const std::map<std::string, std::string>& environ) {
+  if (auto it = environ.find("SICHER_KEYRING"); it != environ.end() && !it->second.empty()) {
+    return it->second;
+  }
+  return config.keys.keyring_path.empty() ? JoinPath(config.data.dir, "keyring")
+                                          : config.keys.keyring_path;
 }
 
 }  // namespace sicher::config

@@ -55,4 +55,24 @@ struct TlsProfileGap {
   std::string reason;   // e.g. "needs OpenSSL 3.5"
 };
 
+// A login attempt, a second-factor check, a logout or a session revocation, whatever its
+// outcome (CLAIMS C3). Published after the durable row is committed, so every event seen on
+// the bus is also in the login history.
+struct LoginAttempted {
+  std::string id;            // login event id ("lev_...")
+  std::string realm;         // "user" or "operator"
+  std::string principal_id;  // user or operator id; empty when the e-mail is unknown
+  std::string outcome;       // "success" or "failure"
+  std::string reason;        // "ok", "wrong_password", "unknown_user", "locked", ...
+  std::string method;        // "password", "totp", "recovery_code", "session"
+  std::string client_ip;
+  std::string user_agent;   // truncated to 512 bytes
+  std::string device_type;  // desktop, mobile, tablet, bot, other
+  std::string os;
+  std::string browser;
+  std::string session_id;   // set when a session was created, ended or revoked
+  bool new_device = false;  // first success from this device type + browser + OS
+  std::string request_id;
+};
+
 }  // namespace sicher::events

@@ -1,0 +1,67 @@
+#include "sicher/app/services.h"
+
+#include <thread>
+
+#include "sicher/auth/schema.h"
+#include "sicher/store/sqlite/sqlite_store.h"
+
+namespace sicher::app {
+
+auth::AuthOptions AuthOptionsFrom(const config::Config& cfg) {
+  auth::AuthOptions o;
+  o.signup_open = cfg.auth.signup == "open";
+  o.session_idle_timeout = cfg.auth.session_idle_timeout;
+  o.session_lifetime = cfg.auth.session_lifetime;
+  o.throttle.lockout_threshold = cfg.auth.lockout_threshold;
+  o.throttle.lockout_duration = cfg.auth.lockout_duration;
+  o.throttle.ip_failure_limit = cfg.auth.ip_failure_limit;
+  o.mfa_challenge_ttl = cfg.auth.mfa_challenge_ttl;
+  o.invitation_ttl = cfg.auth.invitation_ttl;
+  o.totp_issuer = cfg.auth.totp_issuer;
+  return o;
+}
+
+Result<std::unique_ptr<Services>> Services::Open(Env& env, const config::Config& cfg,
+                                                 const DataDir& dir,
+                                                 const std::map<std::string, std::string>& environ,
+                                                 metrics::Registry& registry, events::Bus& bus) {
+  if (!cfg.database.url.empty()) {
+    return UnimplementedError(
+        "database.url selects PostgreSQL, which this build does not support yet; leave it "
+        "empty for the embedded SQLite store");
+  }
+  auto s = std::make_unique<Services>();
+  const std::string keyring_path = config::KeyringPath(cfg, environ);
+  Result<std::unique_ptr<crypto::Keyring>> keyring =
+      crypto::Keyring::OpenOrCreate(env, keyring_path);
+  if (!keyring.ok()) return keyring.status().WithContext("keyring " + keyring_path);
+  s->keyring = *std::move(keyring);
+
+  store::SqliteOptions so;
+  so.path = dir.DatabasePath();
+  so.reader_count = static_cast<int>(cfg.database.readers);
+  so.migrations = store::CoreMigrations();
+  for (store::Migration& m : auth::AuthMigrations()) so.migrations.push_back(std::move(m));
+  Result<std::unique_ptr<store::Store>> opened = store::OpenSqliteStore(so, env, registry);
+  if (!opened.ok()) return opened.status().WithContext("database");
+  s->store = *std::move(opened);
+
+  Result<std::unique_ptr<net::UserAgentParser>> parser = net::UserAgentParser::Create();
+  if (!parser.ok()) return parser.status().WithContext("user-agent parser");
+  s->ua_parser = *std::move(parser);
+
+  crypto::PasswordParams params;
+  params.memory_bytes = cfg.auth.argon2_memory_bytes;
+  params.iterations = static_cast<uint32_t>(cfg.auth.argon2_iterations);
+  RETURN_IF_ERROR(crypto::ValidatePasswordParams(params).WithContext("auth.argon2_*"));
+  const size_t threads = cfg.auth.hash_threads > 0
+                             ? static_cast<size_t>(cfg.auth.hash_threads)
+                             : std::max<size_t>(1, std::thread::hardware_concurrency());
+  s->hasher = std::make_unique<auth::PasswordHasher>(params, threads,
+                                                     static_cast<size_t>(cfg.auth.hash_queue));
+  s->auth = std::make_unique<auth::AuthService>(*s->store, *s->keyring, *s->hasher, *s->ua_parser,
+                                                bus, env, AuthOptionsFrom(cfg));
+  return s;
+}
+
+}  // namespace sicher::app

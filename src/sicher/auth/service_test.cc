@@ -1,0 +1,433 @@
+#include "sicher/auth/service.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "sicher/auth/schema.h"
+#include "sicher/base/ids.h"
+#include "sicher/crypto/totp.h"
+#include "sicher/store/sqlite/sqlite_store.h"
+#include "sicher/testing/fake_clock.h"
+#include "sicher/testing/status_matchers.h"
+
+namespace sicher::auth {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+constexpr char kPassword[] = "correct horse battery staple";
+constexpr char kDesktopUa[] =
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/120.0.0.0 Safari/537.36";
+constexpr char kPhoneUa[] =
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like "
+    "Gecko) Version/17.1 Mobile/15E148 Safari/604.1";
+
+const net::UserAgentParser& Parser() {
+  static const net::UserAgentParser* parser = net::UserAgentParser::Create().value().release();
+  return *parser;
+}
+
+class AuthServiceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/sicher_auth_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    ASSERT_OK_AND_ASSIGN(keyring_, crypto::Keyring::OpenOrCreate(env_, dir_ + "/keyring"));
+    store::SqliteOptions so;
+    so.path = dir_ + "/sicher.db";
+    so.migrations = store::CoreMigrations();
+    for (auto& m : AuthMigrations()) so.migrations.push_back(m);
+    ASSERT_OK_AND_ASSIGN(store_, store::OpenSqliteStore(so, env_, registry_));
+    hasher_ = std::make_unique<PasswordHasher>(crypto::PasswordParams{}, 2, 16);
+    Recreate();
+    events_ = bus_.Subscribe<events::LoginAttempted>(
+        [this](const events::LoginAttempted& e) { seen_.push_back(e); });
+  }
+  void TearDown() override {
+    service_.reset();
+    store_.reset();
+    std::system(("rm -rf " + dir_).c_str());
+  }
+  void Recreate() {
+    service_ =
+        std::make_unique<AuthService>(*store_, *keyring_, *hasher_, Parser(), bus_, env_, options_);
+  }
+
+  ClientInfo Client(const char* ua = kDesktopUa, std::string ip = "203.0.113.7") {
+    ClientInfo c;
+    c.ip = std::move(ip);
+    c.user_agent = ua;
+    c.request_id = "req-1";
+    return c;
+  }
+  SignupResult SignUp(const std::string& email = "alice@example.com") {
+    Result<SignupResult> r = service_->Signup(email, kPassword, "Alice", "Alice's team", Client());
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : SignupResult{};
+  }
+  Principal LogIn(const std::string& email = "alice@example.com", const char* ua = kDesktopUa) {
+    Result<LoginOutcome> r = service_->Login(Realm::kUser, email, kPassword, Client(ua));
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    EXPECT_EQ(r->kind, LoginOutcome::Kind::kSession);
+    token_ = r->session.token;
+    Result<Principal> who = service_->Authenticate(Realm::kUser, token_, false, "", Client(ua));
+    EXPECT_TRUE(who.ok()) << who.status().ToString();
+    return *who;
+  }
+  // Enrols TOTP for `who` and returns the secret.
+  SecretBytes EnrolTotp(const Principal& who, std::vector<std::string>* codes = nullptr) {
+    Result<TotpEnrolment> e = service_->BeginTotp(who);
+    EXPECT_TRUE(e.ok()) << e.status().ToString();
+    SecretBytes secret(std::string_view(*crypto::Base32Decode(e->secret_base32)));
+    auto confirmed = service_->ConfirmTotp(
+        who, crypto::TotpCode(secret, crypto::TotpTimeStep(clock_.Now())), Client());
+    EXPECT_TRUE(confirmed.ok()) << confirmed.status().ToString();
+    if (codes) *codes = *confirmed;
+    return secret;
+  }
+  std::string CodeAt(const SecretBytes& secret, Time t) {
+    return crypto::TotpCode(secret, crypto::TotpTimeStep(t));
+  }
+
+  testing::FakeClock clock_{Time(seconds(1'795'754'658))};
+  PosixFileSystem fs_;
+  SystemRandom random_;
+  Env env_{clock_, fs_, random_};
+  metrics::Registry registry_;
+  events::Bus bus_;
+  std::string dir_;
+  std::unique_ptr<crypto::Keyring> keyring_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<PasswordHasher> hasher_;
+  AuthOptions options_;
+  std::unique_ptr<AuthService> service_;
+  events::Subscription events_;
+  std::vector<events::LoginAttempted> seen_;
+  std::string token_;
+};
+
+TEST_F(AuthServiceTest, SignupNormalisesEmailAndRefusesDuplicates) {
+  const SignupResult r = SignUp("Alice@Example.com");
+  EXPECT_TRUE(IsValidId(r.user_id, "usr"));
+  EXPECT_TRUE(IsValidId(r.account_id, "acc"));
+  EXPECT_EQ(service_->Signup(" alice@EXAMPLE.com", kPassword, "A", "B", Client()).status().code(),
+            StatusCode::kAlreadyExists);
+  EXPECT_EQ(service_->Signup("bob@example.com", "short", "Bob", "B", Client()).status().code(),
+            StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      service_->Signup("bob@example.com", "contortionist", "Bob", "B", Client()).status().code(),
+      StatusCode::kInvalidArgument);  // too common
+  options_.signup_open = false;
+  Recreate();
+  EXPECT_EQ(service_->Signup("carol@example.com", kPassword, "C", "C", Client()).status().code(),
+            StatusCode::kPermissionDenied);
+}
+
+TEST_F(AuthServiceTest, LoginCreatesSessionAndLogsDevice) {
+  const SignupResult s = SignUp();
+  const Principal who = LogIn();
+  EXPECT_EQ(who.id, s.user_id);
+  EXPECT_FALSE(who.enrol_only);
+  ASSERT_EQ(seen_.size(), 1u);
+  EXPECT_EQ(seen_[0].outcome, "success");
+  EXPECT_EQ(seen_[0].device_type, "desktop");
+  EXPECT_EQ(seen_[0].browser, "Chrome");
+  EXPECT_EQ(seen_[0].os, "Windows");
+  EXPECT_EQ(seen_[0].client_ip, "203.0.113.7");
+  EXPECT_TRUE(seen_[0].new_device);
+  // Same device again: not new. A phone: new.
+  clock_.Advance(seconds(1));
+  LogIn();
+  EXPECT_FALSE(seen_.back().new_device);
+  clock_.Advance(seconds(1));
+  LogIn("alice@example.com", kPhoneUa);
+  EXPECT_TRUE(seen_.back().new_device);
+  EXPECT_EQ(seen_.back().device_type, "mobile");
+
+  ASSERT_OK_AND_ASSIGN(Page<LoginEventView> page, service_->MyLogins(who, "", 2));
+  ASSERT_EQ(page.items.size(), 2u);
+  EXPECT_EQ(page.items[0].device_type, "mobile");  // newest first
+  EXPECT_FALSE(page.next_cursor.empty());
+  ASSERT_OK_AND_ASSIGN(Page<LoginEventView> rest, service_->MyLogins(who, page.next_cursor, 2));
+  ASSERT_EQ(rest.items.size(), 1u);
+  EXPECT_TRUE(rest.next_cursor.empty());
+  EXPECT_EQ(service_->MyLogins(who, "garbage", 2).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(AuthServiceTest, WrongPasswordAndUnknownUserLookAlike) {
+  SignUp();
+  const Status wrong =
+      service_->Login(Realm::kUser, "alice@example.com", "not the password!", Client()).status();
+  const Status unknown =
+      service_->Login(Realm::kUser, "nobody@example.com", "not the password!", Client()).status();
+  EXPECT_EQ(wrong, unknown);
+  EXPECT_EQ(wrong.code(), StatusCode::kUnauthenticated);
+  ASSERT_EQ(seen_.size(), 2u);
+  EXPECT_EQ(seen_[0].reason, "wrong_password");
+  EXPECT_EQ(seen_[1].reason, "unknown_user");
+  EXPECT_TRUE(seen_[1].principal_id.empty());
+}
+
+TEST_F(AuthServiceTest, LockoutAndUnlockByTimeForKnownAndUnknownAddresses) {
+  options_.throttle.lockout_threshold = 4;
+  Recreate();
+  SignUp();
+  for (const char* email : {"alice@example.com", "ghost@example.com"}) {
+    for (int i = 0; i < 4; ++i) {
+      clock_.Advance(minutes(1));  // past the growing delay
+      EXPECT_EQ(service_->Login(Realm::kUser, email, "wrong password!!", Client()).status().code(),
+                StatusCode::kUnauthenticated);
+    }
+    clock_.Advance(minutes(1));
+    // Even the right password is not checked while locked.
+    ASSERT_OK_AND_ASSIGN(LoginOutcome locked,
+                         service_->Login(Realm::kUser, email, kPassword, Client()));
+    EXPECT_EQ(locked.kind, LoginOutcome::Kind::kThrottled);
+    EXPECT_GT(locked.retry_after, minutes(10));
+    EXPECT_EQ(seen_.back().reason, "locked");
+  }
+  clock_.Advance(minutes(16));
+  ASSERT_OK_AND_ASSIGN(LoginOutcome ok,
+                       service_->Login(Realm::kUser, "alice@example.com", kPassword, Client()));
+  EXPECT_EQ(ok.kind, LoginOutcome::Kind::kSession);
+}
+
+TEST_F(AuthServiceTest, SessionsExpireAndCanBeRevoked) {
+  SignUp();
+  const Principal first = LogIn();
+  const std::string first_token = token_;
+  const Principal second = LogIn();
+  ASSERT_OK_AND_ASSIGN(auto sessions, service_->ListSessions(second));
+  ASSERT_EQ(sessions.size(), 2u);
+  ASSERT_OK(service_->RevokeSession(second, first.session_id, Client()));
+  EXPECT_EQ(service_->Authenticate(Realm::kUser, first_token, false, "", Client()).status().code(),
+            StatusCode::kUnauthenticated);
+  EXPECT_EQ(seen_.back().reason, "session_revoked");
+  EXPECT_EQ(service_->RevokeSession(second, first.session_id, Client()).code(),
+            StatusCode::kNotFound);
+
+  // Idle timeout.
+  clock_.Advance(options_.session_idle_timeout);
+  EXPECT_FALSE(service_->Authenticate(Realm::kUser, token_, false, "", Client()).ok());
+  // Absolute lifetime, even when used every few minutes.
+  LogIn();
+  for (Duration used{}; used < options_.session_lifetime; used += minutes(30)) {
+    ASSERT_OK(service_->Authenticate(Realm::kUser, token_, false, "", Client()).status());
+    clock_.Advance(minutes(30));
+  }
+  EXPECT_FALSE(service_->Authenticate(Realm::kUser, token_, false, "", Client()).ok());
+  // The operator realm does not accept a user token.
+  LogIn();
+  EXPECT_FALSE(service_->Authenticate(Realm::kOperator, token_, false, "", Client()).ok());
+}
+
+TEST_F(AuthServiceTest, CsrfTokenRequiredWhenAsked) {
+  SignUp();
+  const Principal who = LogIn();
+  EXPECT_EQ(service_->Authenticate(Realm::kUser, token_, true, "", Client()).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_->Authenticate(Realm::kUser, token_, true, "nope", Client()).status().code(),
+            StatusCode::kPermissionDenied);
+  EXPECT_OK(
+      service_
+          ->Authenticate(Realm::kUser, token_, true, service_->CsrfToken(who.session_id), Client())
+          .status());
+}
+
+TEST_F(AuthServiceTest, PasswordChangeRevokesOtherSessions) {
+  SignUp();
+  LogIn();
+  const std::string other = token_;
+  const Principal current = LogIn();
+  EXPECT_EQ(
+      service_->ChangePassword(current, "wrong current pw", "a brand new passphrase", Client())
+          .code(),
+      StatusCode::kPermissionDenied);
+  ASSERT_OK(service_->ChangePassword(current, kPassword, "a brand new passphrase", Client()));
+  EXPECT_FALSE(service_->Authenticate(Realm::kUser, other, false, "", Client()).ok());
+  EXPECT_OK(service_->Authenticate(Realm::kUser, token_, false, "", Client()).status());
+  EXPECT_OK(service_->Login(Realm::kUser, "alice@example.com", "a brand new passphrase", Client())
+                .status());
+}
+
+TEST_F(AuthServiceTest, TotpLoginRefusesReplayAndRecoveryCodesWorkOnce) {
+  SignUp();
+  const Principal who = LogIn();
+  std::vector<std::string> codes;
+  const SecretBytes secret = EnrolTotp(who, &codes);
+  ASSERT_EQ(codes.size(), 10u);
+  ASSERT_OK_AND_ASSIGN(MeView me, service_->Me(who));
+  EXPECT_TRUE(me.totp_enabled);
+
+  clock_.Advance(seconds(60));
+  ASSERT_OK_AND_ASSIGN(LoginOutcome step1,
+                       service_->Login(Realm::kUser, "alice@example.com", kPassword, Client()));
+  ASSERT_EQ(step1.kind, LoginOutcome::Kind::kMfaRequired);
+  EXPECT_EQ(seen_.back().reason, "mfa_required");
+  EXPECT_EQ(
+      service_->LoginMfa(Realm::kUser, step1.challenge, "000000", "", Client()).status().code(),
+      StatusCode::kUnauthenticated);
+  EXPECT_EQ(seen_.back().reason, "mfa_failed");
+  const std::string code = CodeAt(secret, clock_.Now());
+  ASSERT_OK_AND_ASSIGN(LoginOutcome step2,
+                       service_->LoginMfa(Realm::kUser, step1.challenge, code, "", Client()));
+  EXPECT_EQ(step2.kind, LoginOutcome::Kind::kSession);
+  // The challenge is single-use, and the same code is never accepted twice.
+  EXPECT_FALSE(service_->LoginMfa(Realm::kUser, step1.challenge, code, "", Client()).ok());
+  ASSERT_OK_AND_ASSIGN(LoginOutcome again,
+                       service_->Login(Realm::kUser, "alice@example.com", kPassword, Client()));
+  EXPECT_EQ(service_->LoginMfa(Realm::kUser, again.challenge, code, "", Client()).status().code(),
+            StatusCode::kUnauthenticated);
+  // A recovery code works once.
+  ASSERT_OK_AND_ASSIGN(LoginOutcome third,
+                       service_->Login(Realm::kUser, "alice@example.com", kPassword, Client()));
+  ASSERT_OK(service_->LoginMfa(Realm::kUser, third.challenge, "", codes[3], Client()).status());
+  EXPECT_EQ(seen_.back().reason, "recovery_code_used");
+  ASSERT_OK_AND_ASSIGN(LoginOutcome fourth,
+                       service_->Login(Realm::kUser, "alice@example.com", kPassword, Client()));
+  EXPECT_FALSE(service_->LoginMfa(Realm::kUser, fourth.challenge, "", codes[3], Client()).ok());
+  // Challenges expire.
+  ASSERT_OK_AND_ASSIGN(LoginOutcome fifth,
+                       service_->Login(Realm::kUser, "alice@example.com", kPassword, Client()));
+  clock_.Advance(options_.mfa_challenge_ttl + seconds(1));
+  EXPECT_FALSE(service_->LoginMfa(Realm::kUser, fifth.challenge, "", codes[4], Client()).ok());
+}
+
+TEST_F(AuthServiceTest, DisablingTotpNeedsPasswordAndCode) {
+  SignUp();
+  const Principal who = LogIn();
+  const SecretBytes secret = EnrolTotp(who);
+  clock_.Advance(seconds(30));
+  EXPECT_EQ(
+      service_->DisableTotp(who, "wrong password!!", CodeAt(secret, clock_.Now()), Client()).code(),
+      StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_->DisableTotp(who, kPassword, "123456", Client()).code(),
+            StatusCode::kPermissionDenied);
+  ASSERT_OK(service_->DisableTotp(who, kPassword, CodeAt(secret, clock_.Now()), Client()));
+  ASSERT_OK_AND_ASSIGN(LoginOutcome plain,
+                       service_->Login(Realm::kUser, "alice@example.com", kPassword, Client()));
+  EXPECT_EQ(plain.kind, LoginOutcome::Kind::kSession);
+}
+
+TEST_F(AuthServiceTest, AccountRequiringTwoFactorAllowsOnlyEnrolment) {
+  const SignupResult s = SignUp();
+  const Principal owner = LogIn();
+  ASSERT_OK(service_->UpdateAccount(owner, s.account_id, std::nullopt, true));
+  const Principal limited = LogIn();
+  EXPECT_TRUE(limited.enrol_only);
+  EXPECT_EQ(seen_.back().reason, "mfa_enrolment_required");
+  EXPECT_EQ(service_->GetAccount(limited, s.account_id).status().code(),
+            StatusCode::kPermissionDenied);
+  EnrolTotp(limited);
+  ASSERT_OK_AND_ASSIGN(Principal full,
+                       service_->Authenticate(Realm::kUser, token_, false, "", Client()));
+  EXPECT_FALSE(full.enrol_only);
+  ASSERT_OK_AND_ASSIGN(AccountView account, service_->GetAccount(full, s.account_id));
+  EXPECT_TRUE(account.require_mfa);
+  EXPECT_EQ(account.name, "Alice's team");
+}
+
+TEST_F(AuthServiceTest, MembersInvitationsRolesAndAccountLogins) {
+  const SignupResult a = SignUp("alice@example.com");
+  const Principal alice = LogIn("alice@example.com");
+  const SignupResult b = SignUp("bob@example.com");
+  const Principal bob = LogIn("bob@example.com");
+  clock_.Advance(seconds(1));  // memberships list in joining order
+  // Bob is not a member of Alice's account: it does not exist for him.
+  EXPECT_EQ(service_->GetAccount(bob, a.account_id).status().code(), StatusCode::kNotFound);
+
+  ASSERT_OK_AND_ASSIGN(Invitation inv,
+                       service_->Invite(alice, a.account_id, "Bob@example.com", Role::kMember));
+  const SignupResult c = SignUp("carol@example.com");
+  const Principal carol = LogIn("carol@example.com");
+  EXPECT_EQ(service_->AcceptInvitation(carol, inv.token).status().code(),
+            StatusCode::kPermissionDenied);
+  ASSERT_OK_AND_ASSIGN(std::string joined, service_->AcceptInvitation(bob, inv.token));
+  EXPECT_EQ(joined, a.account_id);
+  EXPECT_FALSE(service_->AcceptInvitation(bob, inv.token).ok());  // single use
+
+  ASSERT_OK_AND_ASSIGN(auto members, service_->ListMembers(bob, a.account_id));
+  ASSERT_EQ(members.size(), 2u);
+  EXPECT_EQ(members[0].email, "alice@example.com");
+  EXPECT_EQ(members[0].role, Role::kOwner);
+  EXPECT_EQ(members[1].name, "Alice");  // SignUp names everyone Alice
+
+  // Members see only their own logins; owners see all members'.
+  EXPECT_EQ(service_->AccountLogins(bob, a.account_id, "", 50).status().code(),
+            StatusCode::kPermissionDenied);
+  ASSERT_OK_AND_ASSIGN(auto all, service_->AccountLogins(alice, a.account_id, "", 50));
+  std::set<std::string> who;
+  for (const auto& e : all.items) who.insert(e.principal_id);
+  EXPECT_EQ(who, (std::set<std::string>{a.user_id, b.user_id}));
+
+  // Roles: only the owner changes them; the owner cannot be demoted or removed.
+  EXPECT_EQ(service_->ChangeRole(bob, a.account_id, bob.id, Role::kAdmin).code(),
+            StatusCode::kPermissionDenied);
+  ASSERT_OK(service_->ChangeRole(alice, a.account_id, bob.id, Role::kAdmin));
+  EXPECT_FALSE(service_->RemoveMember(bob, a.account_id, alice.id).ok());
+  ASSERT_OK(service_->TransferOwnership(alice, a.account_id, bob.id));
+  ASSERT_OK_AND_ASSIGN(Role alice_role, service_->RoleIn(alice, a.account_id));
+  EXPECT_EQ(alice_role, Role::kAdmin);
+  ASSERT_OK(service_->RemoveMember(bob, a.account_id, alice.id));
+  EXPECT_EQ(service_->RoleIn(alice, a.account_id).status().code(), StatusCode::kNotFound);
+  (void)c;
+}
+
+TEST_F(AuthServiceTest, OperatorsMustEnrolTotpBeforeAnySession) {
+  ASSERT_OK_AND_ASSIGN(std::string token, service_->AddOperator("ops@example.com"));
+  EXPECT_EQ(service_->AddOperator("OPS@example.com").status().code(), StatusCode::kAlreadyExists);
+  ASSERT_OK_AND_ASSIGN(TotpEnrolment e, service_->BeginOperatorEnrolment(token, kPassword));
+  // Password set, TOTP not confirmed: no session.
+  EXPECT_EQ(
+      service_->Login(Realm::kOperator, "ops@example.com", kPassword, Client()).status().code(),
+      StatusCode::kUnauthenticated);
+  EXPECT_EQ(seen_.back().reason, "mfa_not_enrolled");
+  const SecretBytes secret(std::string_view(*crypto::Base32Decode(e.secret_base32)));
+  ASSERT_OK_AND_ASSIGN(auto codes,
+                       service_->ConfirmOperatorEnrolment(token, CodeAt(secret, clock_.Now())));
+  EXPECT_EQ(codes.size(), 10u);
+  EXPECT_FALSE(service_->BeginOperatorEnrolment(token, kPassword).ok());  // link used up
+  // Operators cannot log in as users, and always need the second factor.
+  EXPECT_FALSE(service_->Login(Realm::kUser, "ops@example.com", kPassword, Client()).ok());
+  clock_.Advance(seconds(30));
+  ASSERT_OK_AND_ASSIGN(LoginOutcome step1,
+                       service_->Login(Realm::kOperator, "ops@example.com", kPassword, Client()));
+  ASSERT_EQ(step1.kind, LoginOutcome::Kind::kMfaRequired);
+  ASSERT_OK_AND_ASSIGN(LoginOutcome step2,
+                       service_->LoginMfa(Realm::kOperator, step1.challenge,
+                                          CodeAt(secret, clock_.Now()), "", Client()));
+  ASSERT_OK_AND_ASSIGN(Principal op, service_->Authenticate(Realm::kOperator, step2.session.token,
+                                                            false, "", Client()));
+  EXPECT_TRUE(op.id.starts_with("opr_"));
+  EXPECT_EQ(service_->DisableTotp(op, kPassword, "000000", Client()).code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST_F(AuthServiceTest, PersonalDataIsNotStoredInPlaintext) {
+  ASSERT_OK(service_
+                ->Signup("canary-3f9a1c@example.com", kPassword, "Canary Name 7b2e",
+                         "Canary Team 51d0", Client())
+                .status());
+  const Principal who = LogIn("canary-3f9a1c@example.com");
+  EnrolTotp(who);
+  store_.reset();  // checkpoint and close, so the main file holds everything
+  for (const char* file : {"/sicher.db", "/sicher.db-wal", "/keyring"}) {
+    std::ifstream in(dir_ + file, std::ios::binary);
+    std::stringstream content;
+    content << in.rdbuf();
+    for (const char* canary : {"canary-3f9a1c", "Canary Name 7b2e", "Canary Team 51d0"}) {
+      EXPECT_EQ(content.str().find(canary), std::string::npos) << canary << " in " << file;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace sicher::auth
