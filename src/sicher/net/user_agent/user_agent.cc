@@ -124,9 +124,8 @@ class UserAgentParser::Impl {
 };
 
 Result<std::unique_ptr<UserAgentParser>> UserAgentParser::Create(size_t cache_entries) {
-  ASSIGN_OR_RETURN(
-      internal::UapRegexes regexes,
-      internal::ParseUapRegexes(internal::UapCoreRegexesYaml()));
+  ASSIGN_OR_RETURN(internal::UapRegexes regexes,
+                   internal::ParseUapRegexes(internal::UapCoreRegexesYaml()));
   if (regexes.user_agent.empty() && regexes.os.empty() && regexes.device.empty()) {
     return DataLossError("uap-core regexes: no parsers");
   }

@@ -116,10 +116,9 @@ class RealUserAgentTest : public testing::TestWithParam<Case> {};
 TEST_P(RealUserAgentTest, Parses) {
   const Case& c = GetParam();
   const ParsedUserAgent p = Parser().Parse(c.user_agent);
-  SCOPED_TRACE(testing::Message() << "browser=" << p.browser << " " << p.browser_version
-                                  << " os=" << p.os << " " << p.os_version
-                                  << " device=" << p.device_family << "/" << p.device_brand << "/"
-                                  << p.device_model);
+  SCOPED_TRACE(testing::Message() << "browser=" << p.browser << " " << p.browser_version << " os="
+                                  << p.os << " " << p.os_version << " device=" << p.device_family
+                                  << "/" << p.device_brand << "/" << p.device_model);
   EXPECT_EQ(DeviceTypeName(p.device_type), DeviceTypeName(c.type));
   if (*c.browser) {
     EXPECT_EQ(p.browser, c.browser);
@@ -175,10 +174,9 @@ TEST(UserAgentParserTest, MobileClientHintWinsOverADesktopLookingUserAgent) {
   EXPECT_EQ(p.os, "Linux");  // the User-Agent's own OS is kept
   // ?0 does not make an Android tablet a desktop.
   EXPECT_EQ(Parser()
-                .Parse(
-                    "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
-                    "Chrome/120.0.0.0 Safari/537.36",
-                    ParseClientHints("?0", "\"Android\""))
+                .Parse("Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) "
+                       "Chrome/120.0.0.0 Safari/537.36",
+                       ParseClientHints("?0", "\"Android\""))
                 .device_type,
             DeviceType::kTablet);
 }
@@ -257,7 +255,8 @@ TEST(UserAgentParserTest, HintsArePartOfTheCacheKey) {
   EXPECT_EQ(parser->Parse("Mozilla/5.0", ClientHints{std::nullopt, "Windows"}).os, "Windows");
   EXPECT_EQ(parser->Parse("Mozilla/5.0", ClientHints{std::nullopt, "macOS"}).os, "macOS");
   // An over-long platform (possible only when built by hand) is ignored.
-  EXPECT_EQ(parser->Parse("Mozilla/5.0", ClientHints{std::nullopt, std::string(1000, 'x')}).os, "Other");
+  EXPECT_EQ(parser->Parse("Mozilla/5.0", ClientHints{std::nullopt, std::string(1000, 'x')}).os,
+            "Other");
 }
 
 TEST(UserAgentParserTest, WorksWithoutACacheAndWithATinyOne) {

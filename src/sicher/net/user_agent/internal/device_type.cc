@@ -30,7 +30,7 @@ const RE2& TabletDevice() {
   static const RE2 re(
       "(?i)\\biPad|kindle|\\bKF[A-Z]{2,6}\\b|galaxy tab|\\bSM-[TXP]\\d|\\bGT-P\\d|\\bGT-N[58]\\d|"
       "nexus (?:7|9|10)\\b|xoom|playbook|mediapad|matepad|mi ?pad|\\bTab\\b|tablet|\\bLenovo TB|"
-      "\\bTB-?\\d");
+      "\\bTB-?[A-Z]?\\d{3}");
   return re;
 }
 

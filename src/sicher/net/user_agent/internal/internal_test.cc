@@ -176,8 +176,8 @@ device_parsers:
 
 TEST(ParseUapRegexesTest, RejectsMalformedData) {
   for (const char* yaml : {
-           "user_agent_parsers: [\n",              // not YAML
-           "- a\n- b\n",                           // not a map
+           "user_agent_parsers: [\n",                   // not YAML
+           "- a\n- b\n",                                // not a map
            "user_agent_parsers: []\nos_parsers: []\n",  // a section missing
            "user_agent_parsers: {}\nos_parsers: []\ndevice_parsers: []\n",
            "user_agent_parsers: [{family_replacement: x}]\nos_parsers: []\ndevice_parsers: []\n",

@@ -12,10 +12,12 @@
 namespace sicher::net::internal {
 namespace {
 
-// Rules per RE2::Set. Smaller chunks keep each set's DFA small (and let a match in an early
-// chunk skip the rest); larger ones mean fewer passes over the text. Measured on uap-core
-// 0.18.0; see UapSection's header comment.
-constexpr size_t kRulesPerChunk = 64;
+// Rules per RE2::Set. Smaller chunks keep each set's program and DFA cache small (and let a
+// match in an early chunk skip the rest); larger ones mean fewer passes over the text. On
+// uap-core 0.18.0 (350/197/628 rules), release build, 20,000 varied User-Agents parsed twice:
+// 64 -> 11.5 us per parse, 52 MB RSS; 256 -> 7.3 us, 59 MB; one set per section -> 5.6 us,
+// 83 MB. One by one, without sets: ~125 us.
+constexpr size_t kRulesPerChunk = 256;
 
 // Memory budget for each chunk's program and DFA cache. RE2's default (8 MiB) is plenty for a
 // single uap-core regex but can be short for a set of them.
@@ -119,7 +121,8 @@ bool UapSection::MatchRule(size_t index, std::string_view text,
   captures.reserve(static_cast<size_t>(groups));
   for (int g = 1; g <= groups; ++g) {
     const re2::StringPiece& s = submatch[static_cast<size_t>(g)];
-    captures.push_back(s.data() == nullptr ? std::string_view() : std::string_view(s.data(), s.size()));
+    captures.push_back(s.data() == nullptr ? std::string_view()
+                                           : std::string_view(s.data(), s.size()));
   }
   fields.assign(fields_.size(), std::string());
   for (size_t f = 0; f < fields_.size(); ++f) {
