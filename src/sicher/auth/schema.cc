@@ -89,6 +89,7 @@ CREATE TABLE mfa_challenges (
   failures INTEGER NOT NULL DEFAULT 0,
   used_at INTEGER
 ) STRICT;
+CREATE INDEX mfa_challenges_by_expiry ON mfa_challenges (expires_at);
 CREATE TABLE auth_throttle (
   key TEXT PRIMARY KEY,
   failures INTEGER NOT NULL,
@@ -96,6 +97,7 @@ CREATE TABLE auth_throttle (
   last_failure_at INTEGER NOT NULL,
   locked_until INTEGER
 ) STRICT;
+CREATE INDEX auth_throttle_by_last_failure ON auth_throttle (last_failure_at);
 CREATE TABLE login_events (
   id TEXT PRIMARY KEY,
   at INTEGER NOT NULL,
@@ -217,6 +219,7 @@ CREATE TABLE mfa_challenges (
   failures BIGINT NOT NULL DEFAULT 0,
   used_at BIGINT
 );
+CREATE INDEX mfa_challenges_by_expiry ON mfa_challenges (expires_at);
 CREATE TABLE auth_throttle (
   key TEXT PRIMARY KEY,
   failures BIGINT NOT NULL,
@@ -224,6 +227,7 @@ CREATE TABLE auth_throttle (
   last_failure_at BIGINT NOT NULL,
   locked_until BIGINT
 );
+CREATE INDEX auth_throttle_by_last_failure ON auth_throttle (last_failure_at);
 CREATE TABLE login_events (
   id TEXT PRIMARY KEY,
   at BIGINT NOT NULL,

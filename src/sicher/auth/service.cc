@@ -70,6 +70,18 @@ Status ClearThrottle(Txn& txn, const std::string& key) {
   return txn.Exec("DELETE FROM auth_throttle WHERE key = ?", {key});
 }
 
+// Bounded state: counters whose window has passed and challenges that expired are deleted as
+// part of the next failure or challenge, through indexes, so an attacker spraying addresses or
+// IPs cannot grow these tables without limit.
+Status ForgetStale(Txn& txn, Time now, Duration window) {
+  const int64_t cutoff = Micros(now - window);
+  RETURN_IF_ERROR(
+      txn.Exec("DELETE FROM auth_throttle WHERE last_failure_at < ? AND (locked_until IS NULL OR "
+               "locked_until < ?)",
+               {cutoff, Micros(now)}));
+  return txn.Exec("DELETE FROM mfa_challenges WHERE expires_at < ?", {Micros(now)});
+}
+
 std::string SubjectKey(Realm realm, std::string_view email_index) {
   return fmt::format("s:{}:{}", RealmName(realm), email_index);
 }
@@ -328,6 +340,7 @@ Result<LoginOutcome> AuthService::Login(Realm realm, std::string_view email,
   if (!ok) {
     RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
       const Time now = Now();
+      RETURN_IF_ERROR(ForgetStale(txn, now, options_.throttle.lockout_duration));
       ASSIGN_OR_RETURN(std::optional<ThrottleState> subject, LoadThrottle(txn, subject_key));
       RETURN_IF_ERROR(
           SaveThrottle(txn, subject_key, SubjectFailure(subject, options_.throttle, now)));

@@ -200,6 +200,26 @@ TEST_F(AuthServiceTest, LockoutAndUnlockByTimeForKnownAndUnknownAddresses) {
   EXPECT_EQ(ok.kind, LoginOutcome::Kind::kSession);
 }
 
+TEST_F(AuthServiceTest, StaleThrottleStateIsForgotten) {
+  for (int i = 0; i < 20; ++i) {
+    (void)service_->Login(Realm::kUser, "spray" + std::to_string(i) + "@example.com",
+                          "wrong password!!", Client("x", "192.0.2." + std::to_string(i)));
+  }
+  auto count = [this] {
+    int64_t n = -1;
+    EXPECT_OK(store_->Read([&](store::Txn& txn) -> Status {
+      ASSIGN_OR_RETURN(auto row, txn.QueryOne("SELECT COUNT(*) FROM auth_throttle"));
+      n = row->GetInt(0);
+      return OkStatus();
+    }));
+    return n;
+  };
+  EXPECT_EQ(count(), 40);  // 20 addresses + 20 IPs
+  clock_.Advance(options_.throttle.lockout_duration + seconds(1));
+  (void)service_->Login(Realm::kUser, "last@example.com", "wrong password!!", Client());
+  EXPECT_EQ(count(), 2);  // only the newest failure's address and IP remain
+}
+
 TEST_F(AuthServiceTest, SessionsExpireAndCanBeRevoked) {
   SignUp();
   const Principal first = LogIn();
