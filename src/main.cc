@@ -67,6 +67,16 @@ int main(int argc, char** argv) {
   op_add->add_option("--config", config_path, "TOML configuration file")->check(CLI::ExistingFile);
   op_add->add_option("--data", data_dir, "data directory");
 
+  CLI::App* keys = app.add_subcommand("keys", "Manage the keyring's key-encryption keys");
+  keys->require_subcommand(1);
+  CLI::App* keys_rotate = keys->add_subcommand(
+      "rotate",
+      "Add a KEK version, re-wrap every data key under it online and drop the versions "
+      "nothing uses any more; safe while `sicher serve` runs");
+  keys_rotate->add_option("--config", config_path, "TOML configuration file")
+      ->check(CLI::ExistingFile);
+  keys_rotate->add_option("--data", data_dir, "data directory");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -85,6 +95,13 @@ int main(int argc, char** argv) {
     if (!data_dir.empty()) flags.data_dir = data_dir;
     flags.environ = Environment();
     return sicher::app::RunOperatorAdd(flags, operator_email, std::cout, std::cerr);
+  }
+  if (keys_rotate->parsed()) {
+    sicher::app::CommandFlags flags;
+    if (!config_path.empty()) flags.config_path = config_path;
+    if (!data_dir.empty()) flags.data_dir = data_dir;
+    flags.environ = Environment();
+    return sicher::app::RunKeysRotate(flags, std::cout, std::cerr);
   }
   if (config->got_subcommand("defaults")) {
     std::cout << sicher::config::DefaultsToml();

@@ -1,8 +1,14 @@
 #include "sicher/app/commands.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <iostream>
 
 #include "sicher/app/services.h"
+#include "sicher/auth/data_keys.h"
+#include "sicher/auth/schema.h"
+#include "sicher/store/sqlite/sqlite_store.h"
 
 namespace sicher::app {
 namespace {
@@ -43,6 +49,58 @@ int RunOperatorAdd(const CommandFlags& flags, const std::string& email, std::ost
       << "  2. POST /v1/operator/enrol/confirm {\"token\": TOKEN, \"code\": ...} -> recovery "
          "codes\n"
       << "No operator session exists before step 2." << std::endl;
+  return 0;
+}
+
+int RunKeysRotate(const CommandFlags& flags, std::ostream& out, std::ostream& err) {
+  Env& env = Env::Default();
+  auto fail = [&err](const Status& s) {
+    err << "sicher: keys rotate: " << s.message() << std::endl;
+    return 1;
+  };
+  Result<config::Config> cfg = LoadFor(flags, env);
+  if (!cfg.ok()) return fail(cfg.status());
+  if (!cfg->database.url.empty()) {
+    return fail(UnimplementedError(
+        "database.url selects PostgreSQL, which this build does not support yet"));
+  }
+  // Nothing is created here: a missing keyring or database is an error, never a fresh one
+  // (a new keyring would make every data key unreadable).
+  const DataDir dir{cfg->data.dir};
+  if (!env.fs.Exists(dir.DatabasePath())) {
+    return fail(NotFoundError("no database at " + dir.DatabasePath() +
+                              "; is --data right? (`sicher serve` creates it on first start)"));
+  }
+  const std::string keyring_path = config::KeyringPath(*cfg, flags.environ);
+  Result<std::unique_ptr<crypto::Keyring>> keyring = crypto::Keyring::Open(env, keyring_path);
+  if (!keyring.ok()) return fail(keyring.status());
+  // The rotation replaces the file (write, rename): run by another user (root), the new file
+  // would belong to that user and the server could no longer read it.
+  struct stat st {};
+  if (::stat(keyring_path.c_str(), &st) == 0 && st.st_uid != ::geteuid()) {
+    return fail(FailedPreconditionError(
+        "keyring " + keyring_path + " belongs to uid " + std::to_string(st.st_uid) +
+        "; run `sicher keys rotate` as that user (the service user), not as uid " +
+        std::to_string(::geteuid())));
+  }
+
+  store::SqliteOptions so;
+  so.path = dir.DatabasePath();
+  so.reader_count = 1;
+  so.migrations = store::CoreMigrations();
+  for (store::Migration& m : auth::AuthMigrations()) so.migrations.push_back(std::move(m));
+  metrics::Registry registry;
+  Result<std::unique_ptr<store::Store>> store = store::OpenSqliteStore(so, env, registry);
+  if (!store.ok()) return fail(store.status().WithContext("database"));
+
+  Result<auth::RotationReport> report =
+      auth::RotateKeks(**store, **keyring, env,
+                       [&out](const std::string& line) { out << "sicher: " << line << std::endl; });
+  if (!report.ok()) return fail(report.status());
+  int64_t total = 0;
+  for (const auto& [version, count] : report->keys_by_version) total += count;
+  out << "sicher: key rotation complete: KEK version " << report->new_version << " is current, "
+      << total << " data keys" << std::endl;
   return 0;
 }
 

@@ -20,4 +20,12 @@ struct CommandFlags {
 int RunOperatorAdd(const CommandFlags& flags, const std::string& email, std::ostream& out,
                    std::ostream& err);
 
+// `sicher keys rotate`: adds a KEK version to the keyring, re-wraps every data key under it in
+// small batches and drops the KEK versions nothing uses any more (docs/design/keys.md section
+// 6). Safe while `sicher serve` runs on the same data directory: the server picks up the new
+// version from the keyring file without a restart. Never creates a keyring or a database.
+// Prints one progress line per step on `out`; returns the exit code; errors are one line on
+// `err`.
+int RunKeysRotate(const CommandFlags& flags, std::ostream& out, std::ostream& err);
+
 }  // namespace sicher::app

@@ -8,9 +8,9 @@ namespace sicher::auth {
 // strings for passwords.
 std::vector<store::Migration> AuthMigrations() {
   return {store::Migration{
-      .version = 100,
-      .name = "auth",
-      .sqlite_sql = R"sql(
+              .version = 100,
+              .name = "auth",
+              .sqlite_sql = R"sql(
 CREATE TABLE data_keys (
   owner_id TEXT PRIMARY KEY,
   kek_version INTEGER NOT NULL,
@@ -140,7 +140,7 @@ CREATE TABLE invitations (
   revoked_at INTEGER
 ) STRICT;
 )sql",
-      .postgres_sql = R"sql(
+              .postgres_sql = R"sql(
 CREATE TABLE data_keys (
   owner_id TEXT PRIMARY KEY,
   kek_version BIGINT NOT NULL,
@@ -270,7 +270,34 @@ CREATE TABLE invitations (
   revoked_at BIGINT
 );
 )sql",
-  }};
+          },
+          // Key rotation (docs/design/keys.md section 6). key_state is one row: the fence
+          // min_kek_version (DataKeys::Create refuses to wrap a new DEK under an older KEK) and
+          // the lease of the one `sicher keys rotate` allowed at a time. 0 = no rotation yet.
+          store::Migration{
+              .version = 101,
+              .name = "key_rotation",
+              .sqlite_sql = R"sql(
+CREATE TABLE key_state (
+  id INTEGER PRIMARY KEY CHECK (id = 1),
+  min_kek_version INTEGER NOT NULL CHECK (min_kek_version >= 0),
+  rotation_holder TEXT,
+  rotation_expires_at INTEGER
+) STRICT;
+INSERT INTO key_state (id, min_kek_version) VALUES (1, 0);
+CREATE INDEX data_keys_by_kek_version ON data_keys (kek_version);
+)sql",
+              .postgres_sql = R"sql(
+CREATE TABLE key_state (
+  id BIGINT PRIMARY KEY CHECK (id = 1),
+  min_kek_version BIGINT NOT NULL CHECK (min_kek_version >= 0),
+  rotation_holder TEXT,
+  rotation_expires_at BIGINT
+);
+INSERT INTO key_state (id, min_kek_version) VALUES (1, 0);
+CREATE INDEX data_keys_by_kek_version ON data_keys (kek_version);
+)sql",
+          }};
 }
 
 }  // namespace sicher::auth

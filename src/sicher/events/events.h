@@ -75,4 +75,36 @@ struct LoginAttempted {
   std::string request_id;
 };
 
+// An owner's data-encryption key was destroyed (crypto-shredding, auth::DataKeys): every byte
+// sealed under it is unreadable from now on. Published after the deletion is committed, once
+// per key that existed. Audit-relevant.
+struct DataKeyDestroyed {
+  std::string owner_id;  // user, account or operator id
+  std::string reason;    // why, e.g. "account_deleted"; an identifier, never personal data
+};
+
+// A document was uploaded, replaced, read (content or metadata), listed or deleted, a
+// publishing link was created, revoked or used, or a read found the document damaged (issue 4,
+// CLAIMS C8). Published by docs/ after the access record (document_events) is committed, so
+// every event seen on the bus is also in the durable store. Carries ids, never titles,
+// content types or content.
+struct DocumentAccessed {
+  std::string id;  // access record id ("dac_...")
+  std::chrono::sys_time<std::chrono::microseconds> at{};
+  std::string account_id;
+  std::string document_id;  // empty for "document.list"
+  uint64_t version = 0;     // the version read or written; 0 if none
+  std::string action;       // "document.upload", "document.read", ... (docs/doc_store.h)
+  std::string outcome;      // "success" or "failure"
+  std::string reason;       // failure code ("too_large", "chunk_failed_authentication", ...)
+  std::string actor_kind;   // "user", "link" or "system"
+  std::string actor_id;     // user id, link id, or empty for the system
+  std::string link_id;      // the link created, revoked or used
+  std::string client_ip;
+  std::string user_agent;   // truncated to 512 bytes
+  std::string device_type;  // desktop, mobile, tablet, bot, other
+  std::string request_id;
+  uint64_t bytes = 0;  // content bytes uploaded or to be sent
+};
+
 }  // namespace sicher::events
