@@ -12,6 +12,9 @@ bool IsParam(std::string_view segment) {
   return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
 }
 
+// Path parameters that are credentials (invitation and link tokens) never reach a log.
+bool IsSecretParam(std::string_view segment) { return segment == "{token}"; }
+
 bool ListenerAllowed(const RouteOptions& o, net::Listener l) {
   return (l == net::Listener::kPublic && o.on_public) ||
          (l == net::Listener::kOperator && o.on_operator);
@@ -64,6 +67,7 @@ void Router::Add(std::string_view method, std::string_view pattern, RouteOptions
   for (auto p : parts) route->segments.emplace_back(p);
   route->options = options;
   route->fn = std::move(fn);
+  for (const auto& seg : route->segments) route->has_secret_param |= IsSecretParam(seg);
   auto& list = routes_[std::string(method)];
   for (const auto& r : list) CHECK(r->pattern != route->pattern);
   list.push_back(std::move(route));
@@ -116,7 +120,8 @@ Router::Match Router::Find(net::Listener listener, std::string_view method,
 net::Handler::RouteInfo Router::Classify(net::Listener listener, std::string_view method,
                                          std::string_view path) const {
   const Match match = Find(listener, method, path);
-  if (match.route == nullptr) return RouteInfo{.max_body_bytes = 0, .blocking = false};
+  // Unknown paths still read a modest body, so that the client learns "404", not "413".
+  if (match.route == nullptr) return RouteInfo{.max_body_bytes = kUnmatchedBodyBytes, .blocking = false};
   return RouteInfo{.max_body_bytes = match.route->options.max_body_bytes,
                    .blocking = match.route->options.blocking};
 }
@@ -142,7 +147,19 @@ net::Response Router::Handle(net::Request& request) {
   }
   net::Response response = match.route->fn(request, match.params);
   response.route = match.route->pattern;
+  if (match.route->has_secret_param) response.log_path = RedactedPath(*match.route, request.path);
   return response;  // for HEAD the server sends the GET answer's headers without its body
+}
+
+std::string Router::RedactedPath(const Route& route, std::string_view path) {
+  std::vector<std::string_view> parts;
+  if (!SplitPath(path, &parts) || parts.size() != route.segments.size()) return route.pattern;
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    out += '/';
+    out += IsSecretParam(route.segments[i]) ? std::string_view("{token}") : parts[i];
+  }
+  return out.empty() ? "/" : out;
 }
 
 }  // namespace sicher::api

@@ -7,6 +7,9 @@
 // with an `Allow` header; both as problem+json. HEAD is answered by the GET route; the server
 // sends its headers (with the GET body's Content-Length) and no body.
 //
+// A parameter named `{token}` is a credential (invitation, publishing link): responses to such
+// routes carry `log_path` with the token replaced by "{token}", and logs use that.
+//
 // Routes are added before the server starts; afterwards the router is read-only and
 // thread-safe. Handlers must be thread-safe and must not throw.
 
@@ -42,6 +45,9 @@ struct RouteOptions {
   bool on_operator = false;
 };
 
+// Body limit for requests that match no route: enough to answer 404/405 rather than 413.
+inline constexpr uint64_t kUnmatchedBodyBytes = 64 * 1024;
+
 class Router final : public net::Handler {
  public:
   // Registers `fn` for `method` and `pattern`. CHECK-fails on a malformed or duplicate route
@@ -58,7 +64,10 @@ class Router final : public net::Handler {
     std::vector<std::string> segments;
     RouteOptions options;
     HandlerFn fn;
+    bool has_secret_param = false;
   };
+  // `path` with every secret parameter ({token}) replaced by its name.
+  static std::string RedactedPath(const Route& route, std::string_view path);
   struct Match {
     const Route* route = nullptr;
     std::vector<std::string> allowed;  // methods of the pattern that matched the path

@@ -90,7 +90,7 @@ TEST_F(RouterTest, ClassifyGivesBodyLimitBeforeTheBody) {
   EXPECT_EQ(upload.max_body_bytes, 1u << 20);
   EXPECT_TRUE(upload.blocking);
   const auto unknown = router_.Classify(net::Listener::kPublic, "POST", "/unknown");
-  EXPECT_EQ(unknown.max_body_bytes, 0u);
+  EXPECT_EQ(unknown.max_body_bytes, kUnmatchedBodyBytes);
   EXPECT_FALSE(unknown.blocking);
 }
 
@@ -99,6 +99,17 @@ TEST_F(RouterTest, MalformedPathsDoNotMatch) {
     auto req = MakeRequest("GET", p);
     EXPECT_EQ(router_.Handle(req).status, 404) << p;
   }
+}
+
+TEST(RouterSecretsTest, TokenParametersAreRedactedForLogs) {
+  Router r;
+  r.Add("POST", "/v1/invitations/{token}/accept", {}, Echo("accept"));
+  r.Add("GET", "/v1/documents/{id}", {}, Echo("doc"));
+  auto accept = MakeRequest("POST", "/v1/invitations/s3cr3t-t0ken/accept");
+  const net::Response a = r.Handle(accept);
+  EXPECT_EQ(a.log_path, "/v1/invitations/{token}/accept");
+  auto doc = MakeRequest("GET", "/v1/documents/doc_1");
+  EXPECT_EQ(r.Handle(doc).log_path, "");  // nothing secret: log the path as is
 }
 
 TEST(SplitPathTest, Segments) {

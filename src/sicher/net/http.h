@@ -29,6 +29,8 @@ class Headers {
   void Set(std::string_view name, std::string_view value);
   void Add(std::string_view name, std::string_view value);
   void Remove(std::string_view name);
+  // Makes room for `n` fields in all, so that adding up to that many does not reallocate.
+  void Reserve(size_t n) { fields_.reserve(n); }
   const std::vector<Field>& fields() const { return fields_; }
 
  private:
@@ -57,6 +59,9 @@ struct Response {
   // Set by the router: the route pattern ("/v1/documents/{id}") for metrics and access logs,
   // so that ids never become label values.
   std::string route;
+  // Set by the router when the path carries a credential (an invitation or link token): the
+  // path to log instead of Request::path, with the secret replaced by its parameter name.
+  std::string log_path;
   // Set by the server after the write: body bytes sent (0 for HEAD). The body itself has been
   // handed to the socket by then, so observers read this instead of body.size().
   uint64_t body_bytes_sent = 0;
