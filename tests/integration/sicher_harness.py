@@ -12,7 +12,9 @@ stderr and the tails of its log files are printed so the failure can be read fro
 output alone. Set SICHER_TEST_KEEP=1 to keep the temporary directories.
 """
 
+import base64
 import hashlib
+import hmac
 import http.client
 import json
 import os
@@ -21,6 +23,7 @@ import shutil
 import signal
 import socket
 import ssl
+import struct
 import subprocess
 import sys
 import tempfile
@@ -285,6 +288,61 @@ def make_cert(directory, cn="localhost", days=30):
                    check=True, capture_output=True)
     os.chmod(key, 0o600)
     return cert, key
+
+
+# ---------------------------------------------------------------- JSON API and TOTP helpers
+
+def api(addr, method, path, body=None, token=None, headers=None, raw=None, ctx=None):
+    """One JSON API request on a fresh connection; returns a Response.
+
+    body: an object sent as JSON (Content-Type: application/json); raw: bytes sent as is
+    (with that Content-Type) instead; token: sent as `Authorization: Bearer`."""
+    hdrs = {}
+    if body is not None or raw is not None:
+        hdrs["Content-Type"] = "application/json"
+    if token:
+        hdrs["Authorization"] = "Bearer " + token
+    hdrs.update(headers or {})
+    data = raw if raw is not None else (b"" if body is None else json.dumps(body).encode())
+    with Connection(addr, ctx) as c:
+        return c.request(method, path, hdrs, data)
+
+
+TOTP_PERIOD = 30
+
+
+def totp_step(t=None):
+    return int(time.time() if t is None else t) // TOTP_PERIOD
+
+
+def totp_code(secret_base32, step):
+    """RFC 6238 (HMAC-SHA-1, 6 digits) for one time step."""
+    secret = secret_base32.strip().replace(" ", "").upper()
+    key = base64.b32decode(secret + "=" * (-len(secret) % 8))
+    mac = hmac.new(key, struct.pack(">Q", step), hashlib.sha1).digest()
+    off = mac[-1] & 0x0F
+    value = (struct.unpack(">I", mac[off:off + 4])[0] & 0x7FFFFFFF) % 1000000
+    return "%06d" % value
+
+
+class Authenticator:
+    """An authenticator app for one TOTP secret that never offers a time step twice.
+
+    The server refuses a code for a step at or before the last one it accepted, and accepts
+    one step of drift ahead, so code() hands out the current step or the next one, and waits
+    for the clock when both are used up."""
+
+    def __init__(self, secret_base32):
+        self.secret = secret_base32
+        self.last_step = -1
+
+    def code(self):
+        now = totp_step()
+        step = max(now, self.last_step + 1)
+        if step > now + 1:
+            time.sleep(max(0.0, (step - 1) * TOTP_PERIOD - time.time()) + 0.05)
+        self.last_step = step
+        return totp_code(self.secret, step)
 
 
 # ---------------------------------------------------------------- the server process

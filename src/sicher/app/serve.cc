@@ -206,7 +206,7 @@ int RunServe(const ServeFlags& flags, std::ostream& out, std::ostream& err) {
     e.listener = std::string(net::ListenerName(req.listener));
     e.method = req.method;
     e.route = resp.route;
-    e.path = req.path;
+    e.path = resp.log_path.empty() ? req.path : resp.log_path;  // never a token
     e.status = resp.status;
     e.duration = elapsed;
     e.client_ip = req.client_ip;
