@@ -121,9 +121,11 @@ net::Handler::RouteInfo Router::Classify(net::Listener listener, std::string_vie
                                          std::string_view path) const {
   const Match match = Find(listener, method, path);
   // Unknown paths still read a modest body, so that the client learns "404", not "413".
-  if (match.route == nullptr) return RouteInfo{.max_body_bytes = kUnmatchedBodyBytes, .blocking = false};
+  if (match.route == nullptr)
+    return RouteInfo{.max_body_bytes = kUnmatchedBodyBytes, .blocking = false};
   return RouteInfo{.max_body_bytes = match.route->options.max_body_bytes,
-                   .blocking = match.route->options.blocking};
+                   .blocking = match.route->options.blocking || match.route->options.stream_body,
+                   .stream_body = match.route->options.stream_body};
 }
 
 net::Response Router::Handle(net::Request& request) {

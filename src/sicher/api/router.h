@@ -40,7 +40,8 @@ using HandlerFn = std::function<net::Response(net::Request&, const PathParams&)>
 
 struct RouteOptions {
   uint64_t max_body_bytes = 64 * 1024;
-  bool blocking = true;  // false only for answers that never wait (no database, no hashing)
+  bool blocking = true;      // false only for answers that never wait (no database, no hashing)
+  bool stream_body = false;  // the handler reads the body through Request::body_reader
   bool on_public = true;
   bool on_operator = false;
 };

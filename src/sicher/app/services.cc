@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "sicher/auth/schema.h"
+#include "sicher/docs/schema.h"
 #include "sicher/store/sqlite/sqlite_store.h"
 
 namespace sicher::app {
@@ -31,6 +32,7 @@ Result<std::unique_ptr<Services>> Services::Open(Env& env, const config::Config&
         "empty for the embedded SQLite store");
   }
   auto s = std::make_unique<Services>();
+  // Destroyed in reverse: docs and auth before the store and keyring they borrow.
   const std::string keyring_path = config::KeyringPath(cfg, environ);
   Result<std::unique_ptr<crypto::Keyring>> keyring =
       crypto::Keyring::OpenOrCreate(env, keyring_path);
@@ -42,6 +44,7 @@ Result<std::unique_ptr<Services>> Services::Open(Env& env, const config::Config&
   so.reader_count = static_cast<int>(cfg.database.readers);
   so.migrations = store::CoreMigrations();
   for (store::Migration& m : auth::AuthMigrations()) so.migrations.push_back(std::move(m));
+  for (store::Migration& m : docs::DocsMigrations()) so.migrations.push_back(std::move(m));
   Result<std::unique_ptr<store::Store>> opened = store::OpenSqliteStore(so, env, registry);
   if (!opened.ok()) return opened.status().WithContext("database");
   s->store = *std::move(opened);
@@ -61,6 +64,12 @@ Result<std::unique_ptr<Services>> Services::Open(Env& env, const config::Config&
                                                      static_cast<size_t>(cfg.auth.hash_queue));
   s->auth = std::make_unique<auth::AuthService>(*s->store, *s->keyring, *s->hasher, *s->ua_parser,
                                                 bus, env, AuthOptionsFrom(cfg));
+  Result<std::unique_ptr<docs::DocStore>> doc_store = docs::DocStore::Create(
+      *s->store, *s->keyring, bus, env,
+      docs::DocStoreOptions{.chunk_size = static_cast<uint32_t>(cfg.docs.chunk_size),
+                            .max_document_bytes = cfg.docs.max_document_bytes});
+  if (!doc_store.ok()) return doc_store.status().WithContext("document store");
+  s->docs = *std::move(doc_store);
   return s;
 }
 

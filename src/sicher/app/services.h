@@ -15,6 +15,7 @@
 #include "sicher/base/metrics.h"
 #include "sicher/config/config.h"
 #include "sicher/crypto/keyring.h"
+#include "sicher/docs/doc_store.h"
 #include "sicher/events/bus.h"
 #include "sicher/net/user_agent/user_agent.h"
 #include "sicher/store/store.h"
@@ -27,6 +28,7 @@ struct Services {
   std::unique_ptr<net::UserAgentParser> ua_parser;
   std::unique_ptr<auth::PasswordHasher> hasher;
   std::unique_ptr<auth::AuthService> auth;
+  std::unique_ptr<docs::DocStore> docs;
 
   // Opens everything. The keyring is created on first use (serve's first start). Errors name
   // what failed (never key material).

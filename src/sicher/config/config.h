@@ -112,6 +112,13 @@ struct AuthConfig {
   bool operator==(const AuthConfig&) const = default;
 };
 
+struct DocsConfig {
+  uint64_t max_document_bytes = 2 * kGiB;
+  uint64_t chunk_size = 1 * kMiB;
+
+  bool operator==(const DocsConfig&) const = default;
+};
+
 struct BackupSite {
   std::string name;
   std::string path;
@@ -135,6 +142,7 @@ struct Config {
   HealthConfig health;
   KeysConfig keys;
   AuthConfig auth;
+  DocsConfig docs;
   BackupConfig backup;
 
   bool operator==(const Config&) const = default;

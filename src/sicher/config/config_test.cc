@@ -69,6 +69,8 @@ TEST(ConfigKeysTest, NamesAreTheContract) {
                                              "auth.mfa_challenge_ttl",
                                              "auth.invitation_ttl",
                                              "auth.totp_issuer",
+                                             "docs.max_document_bytes",
+                                             "docs.chunk_size",
                                              "backup.schedule",
                                              "backup.retention_days",
                                              "backup.sites"}));

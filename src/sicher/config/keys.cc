@@ -358,6 +358,18 @@ std::vector<KeyInfo> BuildKeys() {
         return OkStatus();
       }));
 
+  // [docs]
+  keys.push_back(SizeKey("docs.max_document_bytes", "2GiB",
+                         "Largest document (or replacement) accepted; larger uploads get 413 "
+                         "before their body is read when they declare their length.",
+                         1, 64 * kGiB,
+                         [](Config& c) -> uint64_t& { return c.docs.max_document_bytes; }));
+  keys.push_back(SizeKey("docs.chunk_size", "1MiB",
+                         "Plaintext bytes per encrypted chunk of new document versions (the unit "
+                         "of streaming and of Range reads).",
+                         4 * kKiB, 16 * kMiB,
+                         [](Config& c) -> uint64_t& { return c.docs.chunk_size; }));
+
   // [backup]
   keys.push_back(StringKey(
       "backup.schedule", "0 2 * * *",

@@ -627,6 +627,21 @@ struct DocStore::LoadedVersion {
   std::string damage;  // non-empty: the reason the document is damaged
 };
 
+Result<std::string> DocStore::AccountOf(std::string_view document_id) {
+  if (!IsValidId(document_id, "doc")) return NotFound();
+  std::string account;
+  RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
+    ASSIGN_OR_RETURN(std::optional<Row> row,
+                     txn.QueryOne("SELECT account_id FROM documents WHERE id = ? AND state = "
+                                  "'active'",
+                                  {std::string(document_id)}));
+    if (!row) return NotFound();
+    account = row->GetText(0);
+    return OkStatus();
+  }));
+  return account;
+}
+
 Result<DocumentMeta> DocStore::Get(const AccessContext& ctx, std::string_view document_id) {
   DocumentMeta meta;
   RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {

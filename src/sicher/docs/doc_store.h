@@ -190,6 +190,12 @@ class DocStore {
   // previous page's next_cursor (InvalidArgument if malformed). Records one document.list.
   Result<DocumentPage> List(const AccessContext& ctx, std::string_view cursor, int limit);
 
+  // The account a live document belongs to, for routes that name only the document; the
+  // caller then checks the actor's role in that account. NotFound for malformed ids, unknown
+  // and deleted documents. Records nothing (it reveals nothing beyond existence, which the
+  // caller's 404-for-non-members hides).
+  Result<std::string> AccountOf(std::string_view document_id);
+
   // One document's metadata. Records document.metadata_read.
   Result<DocumentMeta> Get(const AccessContext& ctx, std::string_view document_id);
 

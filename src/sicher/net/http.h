@@ -4,11 +4,15 @@
 // without sockets.
 
 #include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "sicher/base/clock.h"
+#include "sicher/base/status.h"
 
 namespace sicher::net {
 
@@ -37,6 +41,43 @@ class Headers {
   std::vector<Field> fields_;
 };
 
+// Streaming request bodies (routes whose RouteInfo::stream_body is set): the handler reads the
+// body piece by piece on its worker thread instead of receiving it whole in Request::body, so
+// a 2 GiB upload costs O(buffer) memory. Borrowed: valid only during Handle().
+class BodyReader {
+ public:
+  virtual ~BodyReader() = default;
+  // Reads up to out.size() bytes of the body; 0 at its end. Blocks the calling worker thread
+  // while the connection receives. Errors: DeadlineExceeded (client too slow), Cancelled (client
+  // gone or server stopping), InvalidArgument (malformed body framing).
+  virtual Result<size_t> Read(std::span<char> out) = 0;
+  // The declared Content-Length, when the client sent one.
+  virtual std::optional<uint64_t> content_length() const = 0;
+};
+
+// Streaming responses: a handler that returns a Response with `stream` set has the server call
+// it on a worker thread with a ResponseWriter. The stream starts the response itself (so it can
+// still decide the status, e.g. 206 or 416, after opening its data) and writes the body in
+// pieces. Borrowed: valid only during the stream function.
+class ResponseWriter {
+ public:
+  virtual ~ResponseWriter() = default;
+  // Sends the status line and headers (the server adds its security headers and request id)
+  // announcing exactly `content_length` body bytes. Once, before any Write.
+  virtual Status Start(int status, const Headers& headers, uint64_t content_length) = 0;
+  // Sends body bytes; blocks until the connection has taken them (bounded buffering). Errors
+  // when the client is gone or too slow.
+  virtual Status Write(std::string_view data) = 0;
+  virtual bool started() const = 0;
+};
+
+struct Response;
+// Runs on a worker thread. If it returns without having called Start, the server sends the
+// Response it returns instead (e.g. a problem). If it fails after Start, or writes fewer bytes
+// than announced, the server closes the connection: the client sees a truncated body, never a
+// wrong one.
+using StreamFn = std::function<Response(ResponseWriter&)>;
+
 struct Request {
   std::string method;   // "GET"
   std::string target;   // as sent: "/v1/x?y=1"
@@ -50,6 +91,8 @@ struct Request {
   std::string request_id;
   std::string tls_protocol;  // "TLSv1.3"
   MonoTime received{};
+  // Set instead of `body` for routes with RouteInfo::stream_body.
+  BodyReader* body_reader = nullptr;
 };
 
 struct Response {
@@ -65,6 +108,8 @@ struct Response {
   // Set by the server after the write: body bytes sent (0 for HEAD). The body itself has been
   // handed to the socket by then, so observers read this instead of body.size().
   uint64_t body_bytes_sent = 0;
+  // A streaming answer (see StreamFn); `status`, `headers` and `body` are then ignored.
+  StreamFn stream;
 };
 
 // What the server needs from the application. Implemented by the api layer; the server never
@@ -77,6 +122,9 @@ class Handler {
     // True: run on the bounded worker pool (database work, hashing). False: run inline on the
     // I/O thread (cheap answers such as /livez).
     bool blocking = true;
+    // True: the body is not read before Handle(); the handler reads it through
+    // Request::body_reader, up to max_body_bytes. Implies blocking.
+    bool stream_body = false;
   };
   virtual ~Handler() = default;
   // Called once the request head is parsed, before the body is read.
