@@ -87,8 +87,7 @@ int RunKeysRotate(const CommandFlags& flags, std::ostream& out, std::ostream& er
   store::SqliteOptions so;
   so.path = dir.DatabasePath();
   so.reader_count = 1;
-  so.migrations = store::CoreMigrations();
-  for (store::Migration& m : auth::AuthMigrations()) so.migrations.push_back(std::move(m));
+  so.migrations = AllMigrations();
   metrics::Registry registry;
   Result<std::unique_ptr<store::Store>> store = store::OpenSqliteStore(so, env, registry);
   if (!store.ok()) return fail(store.status().WithContext("database"));

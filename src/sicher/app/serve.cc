@@ -5,10 +5,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <iostream>
+#include <stop_token>
 #include <thread>
 
 #include "sicher/api/auth_handlers.h"
+#include "sicher/api/doc_handlers.h"
 #include "sicher/api/health.h"
 #include "sicher/api/router.h"
 #include "sicher/app/data_dir.h"
@@ -162,10 +165,16 @@ int RunServe(const ServeFlags& flags, std::ostream& out, std::ostream& err) {
   store::Store& store = *services.store;
   events::Subscription access_log =
       bus.Subscribe<events::RequestCompleted>([&logger](const events::RequestCompleted& e) {
-        logger.Write(
-            log::Category::kAccess,
-            log::AccessLogLine(e.method, e.path, e.status, e.duration.count(), e.client_ip,
-                               e.user_agent, e.request_id, e.listener, e.route, e.bytes_sent));
+        logger.WriteAccess({.method = e.method,
+                            .path = e.path,
+                            .status = e.status,
+                            .duration_ns = e.duration.count(),
+                            .client_ip = e.client_ip,
+                            .user_agent = e.user_agent,
+                            .request_id = e.request_id,
+                            .listener = e.listener,
+                            .route = e.route,
+                            .bytes_sent = e.bytes_sent});
       });
 
   events::Subscription security_log =
@@ -199,18 +208,46 @@ int RunServe(const ServeFlags& flags, std::ostream& out, std::ostream& err) {
                                  {"source", {{"ip", req.client_ip}}}});
                           }});
 
+  api::RegisterDocRoutes(router, *services.auth, *services.docs, *services.ua_parser,
+                         {.max_document_bytes = cfg.docs.max_document_bytes});
+
+  // Uploads cut off by a crash or a lost client leave an incomplete version behind; sweep them
+  // at start and every hour (an hour's grace, so no upload in progress is touched).
+  std::mutex sweep_mu;
+  std::condition_variable_any sweep_cv;
+  std::jthread sweeper([&](std::stop_token stop) {
+    for (;;) {
+      Result<docs::CleanupStats> swept =
+          services.docs->CleanupIncomplete(env.clock.Now() - std::chrono::hours(1));
+      if (!swept.ok()) {
+        logger.App(log::Level::kWarn, "incomplete-upload sweep failed",
+                   {{"error", {{"message", swept.status().message()}}}});
+      } else if (swept->versions_removed > 0 || swept->documents_removed > 0) {
+        logger.App(
+            log::Level::kInfo, "removed incomplete uploads",
+            {{"sicher",
+              {{"versions", swept->versions_removed}, {"documents", swept->documents_removed}}}});
+      }
+      std::unique_lock lock(sweep_mu);
+      if (sweep_cv.wait_for(lock, stop, std::chrono::hours(1), [] { return false; })) return;
+      if (stop.stop_requested()) return;
+    }
+  });
+
   net::RequestObserver observer = [&bus](const net::Request& req, const net::Response& resp,
                                          Duration elapsed) {
-    events::RequestCompleted e;
-    e.request_id = req.request_id;
-    e.listener = std::string(net::ListenerName(req.listener));
-    e.method = req.method;
-    e.route = resp.route;
-    e.path = resp.log_path.empty() ? req.path : resp.log_path;  // never a token
+    // One event per I/O thread, reused: assign() into strings that already have the capacity
+    // allocates nothing per request. Delivery is synchronous, so no subscriber sees it change.
+    thread_local events::RequestCompleted e;
+    e.request_id.assign(req.request_id);
+    e.listener.assign(net::ListenerName(req.listener));
+    e.method.assign(req.method);
+    e.route.assign(resp.route);
+    e.path.assign(resp.log_path.empty() ? req.path : resp.log_path);  // never a token
     e.status = resp.status;
     e.duration = elapsed;
-    e.client_ip = req.client_ip;
-    e.user_agent = std::string(req.headers.Get("User-Agent"));
+    e.client_ip.assign(req.client_ip);
+    e.user_agent.assign(req.headers.Get("User-Agent"));
     e.bytes_sent = resp.body_bytes_sent;
     bus.Publish(e);
   };

@@ -22,6 +22,13 @@ auth::AuthOptions AuthOptionsFrom(const config::Config& cfg) {
   return o;
 }
 
+std::vector<store::Migration> AllMigrations() {
+  std::vector<store::Migration> all = store::CoreMigrations();
+  for (store::Migration& m : auth::AuthMigrations()) all.push_back(std::move(m));
+  for (store::Migration& m : docs::DocsMigrations()) all.push_back(std::move(m));
+  return all;
+}
+
 Result<std::unique_ptr<Services>> Services::Open(Env& env, const config::Config& cfg,
                                                  const DataDir& dir,
                                                  const std::map<std::string, std::string>& environ,
@@ -42,9 +49,7 @@ Result<std::unique_ptr<Services>> Services::Open(Env& env, const config::Config&
   store::SqliteOptions so;
   so.path = dir.DatabasePath();
   so.reader_count = static_cast<int>(cfg.database.readers);
-  so.migrations = store::CoreMigrations();
-  for (store::Migration& m : auth::AuthMigrations()) so.migrations.push_back(std::move(m));
-  for (store::Migration& m : docs::DocsMigrations()) so.migrations.push_back(std::move(m));
+  so.migrations = AllMigrations();
   Result<std::unique_ptr<store::Store>> opened = store::OpenSqliteStore(so, env, registry);
   if (!opened.ok()) return opened.status().WithContext("database");
   s->store = *std::move(opened);

@@ -18,6 +18,7 @@
 #include "sicher/docs/doc_store.h"
 #include "sicher/events/bus.h"
 #include "sicher/net/user_agent/user_agent.h"
+#include "sicher/store/migration.h"
 #include "sicher/store/store.h"
 
 namespace sicher::app {
@@ -39,5 +40,9 @@ struct Services {
 };
 
 auth::AuthOptions AuthOptionsFrom(const config::Config& cfg);
+
+// Every subsystem's schema migrations, in order: whatever opens the database (serve, CLI
+// commands) must know all of them, or it refuses a database a sibling command created.
+std::vector<store::Migration> AllMigrations();
 
 }  // namespace sicher::app

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <charconv>
+#include <utility>
 
 namespace sicher::log {
 namespace {
@@ -77,8 +78,8 @@ Status LogSink::RotateLocked() {
   return RemoveStaleLocked();
 }
 
-void LogSink::FailLocked(const Status& status) {
-  dropped_.fetch_add(1, std::memory_order_relaxed);
+void LogSink::FailLocked(const Status& status, uint64_t lines) {
+  dropped_.fetch_add(lines, std::memory_order_relaxed);
   if (file_ != nullptr) {  // reopen on the next write: the handle may be unusable
     (void)file_->Close();
     file_.reset();
@@ -92,16 +93,20 @@ void LogSink::FailLocked(const Status& status) {
   }
 }
 
-Status LogSink::Write(std::string_view line) {
-  std::lock_guard lock(mu_);
-  if (file_ == nullptr) {
-    if (Status s = OpenLocked(); !s.ok()) {
-      FailLocked(s);
-      return s;
+void LogSink::SucceededLocked() {
+  if (failing_) {
+    failing_ = false;
+    if (report_) {
+      report_(fmt::format("log: {} is writable again; {} lines dropped so far", path_,
+                          dropped_.load(std::memory_order_relaxed)));
     }
   }
+}
+
+Status LogSink::PrepareLocked(uint64_t incoming) {
+  if (file_ == nullptr) RETURN_IF_ERROR(OpenLocked());
   const uint64_t size = file_->Size();
-  if (size > 0 && size + line.size() + 1 > max_file_bytes_) {
+  if (size > 0 && size + incoming > max_file_bytes_) {
     Status rotated = RotateLocked();
     if (!rotated.ok()) {
       if (!rotation_failing_ && report_) {
@@ -112,43 +117,79 @@ Status LogSink::Write(std::string_view line) {
     } else {
       rotation_failing_ = false;
     }
-    if (file_ == nullptr) {
-      if (Status s = OpenLocked(); !s.ok()) {
-        FailLocked(s);
-        return s;
-      }
-    }
-  }
-  std::string buffer;
-  buffer.reserve(line.size() + 1);
-  buffer.append(line);
-  buffer.push_back('\n');
-  if (Status s = file_->Append(buffer); !s.ok()) {
-    FailLocked(s);
-    return s;
-  }
-  if (failing_) {
-    failing_ = false;
-    if (report_) {
-      report_(fmt::format("log: {} is writable again; {} lines dropped so far", path_,
-                          dropped_.load(std::memory_order_relaxed)));
-    }
+    if (file_ == nullptr) RETURN_IF_ERROR(OpenLocked());
   }
   return OkStatus();
 }
 
+Status LogSink::FlushLocked() {
+  if (buffer_.empty()) return OkStatus();
+  const uint64_t lines = std::exchange(buffered_lines_, 0);
+  Status s = PrepareLocked(buffer_.size());
+  if (s.ok()) s = file_->Append(buffer_);
+  buffer_.clear();  // keeps its capacity
+  if (!s.ok()) {
+    FailLocked(s, lines);
+    return s;
+  }
+  SucceededLocked();
+  return OkStatus();
+}
+
+Status LogSink::Write(std::string_view line) {
+  std::lock_guard lock(mu_);
+  (void)FlushLocked();  // buffered lines come first; a failure there is counted and reported
+  if (Status s = PrepareLocked(line.size() + 1); !s.ok()) {
+    FailLocked(s, 1);
+    return s;
+  }
+  scratch_.assign(line);
+  scratch_.push_back('\n');
+  if (Status s = file_->Append(scratch_); !s.ok()) {
+    FailLocked(s, 1);
+    return s;
+  }
+  SucceededLocked();
+  return OkStatus();
+}
+
+Status LogSink::WriteBuffered(std::string_view line) {
+  std::lock_guard lock(mu_);
+  const uint64_t incoming = line.size() + 1;
+  Status flushed;
+  // Flush first when the buffer is full, or when this line will need a rotation: the buffered
+  // lines then end the current file and this one starts the next.
+  const uint64_t pending = (file_ != nullptr ? file_->Size() : 0) + buffer_.size();
+  if (buffer_.size() + incoming > kBufferBytes ||
+      (pending > 0 && pending + incoming > max_file_bytes_)) {
+    flushed = FlushLocked();
+  }
+  buffer_.append(line);
+  buffer_.push_back('\n');
+  ++buffered_lines_;
+  return flushed;
+}
+
+Status LogSink::Flush() {
+  std::lock_guard lock(mu_);
+  return FlushLocked();
+}
+
 Status LogSink::Sync() {
   std::lock_guard lock(mu_);
-  if (file_ == nullptr) return OkStatus();
-  return file_->Sync();
+  Status flushed = FlushLocked();
+  if (file_ == nullptr) return flushed;
+  Status synced = file_->Sync();
+  return flushed.ok() ? synced : flushed;
 }
 
 Status LogSink::Close() {
   std::lock_guard lock(mu_);
-  if (file_ == nullptr) return OkStatus();
+  Status flushed = FlushLocked();
+  if (file_ == nullptr) return flushed;
   Status s = file_->Close();
   file_.reset();
-  return s;
+  return flushed.ok() ? s : flushed;
 }
 
 }  // namespace sicher::log

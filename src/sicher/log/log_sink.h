@@ -13,6 +13,13 @@
 // which is reported too (with the count). A failed rotation is reported and logging continues in
 // the current file. Nothing here throws or aborts on a disk error.
 //
+// Buffering: Write() is write-through (one append per line, visible at once). WriteBuffered()
+// collects lines in memory and appends them in one write when the buffer would pass
+// kBufferBytes, and on Flush(), Sync(), Close(), rotation, a Write() (which flushes first, so
+// lines stay in order) and destruction. Until then buffered lines are not in the file and are
+// lost if the process dies; the owner flushes them on a timer (Logger: every 100 ms). Write
+// failures of a flush are counted (every line of the batch) and reported like Write()'s.
+//
 // Thread-safe: one mutex serialises writers, so lines never interleave. Borrows `fs`, which must
 // outlive the sink. Does not touch the disk before the first Write.
 
@@ -40,12 +47,21 @@ class LogSink {
   LogSink(const LogSink&) = delete;
   LogSink& operator=(const LogSink&) = delete;
 
+  // Buffered lines are appended in one write once they would pass this many bytes.
+  static constexpr size_t kBufferBytes = 64 * 1024;
+
   // Appends `line` and a newline. `line` must not contain a newline (JSON dumps do not).
   // Returns the error if the line was dropped (it is already counted and reported).
   Status Write(std::string_view line);
-  // Makes every written line durable (fsync). Errors are returned, not counted.
+  // Adds `line` and a newline to the buffer (see above). Returns the error of a flush this
+  // caused (the flushed lines are counted and reported); OK otherwise.
+  Status WriteBuffered(std::string_view line);
+  // Appends the buffered lines to the file (no fsync).
+  Status Flush();
+  // Makes every written line durable (flush, then fsync). Errors are returned; lines lost in
+  // the flush are counted.
   Status Sync();
-  // Closes the file; a later Write reopens it.
+  // Flushes and closes the file; a later Write reopens it.
   Status Close();
 
   uint64_t dropped_lines() const { return dropped_.load(std::memory_order_relaxed); }
@@ -58,7 +74,14 @@ class LogSink {
   Status OpenLocked();
   Status RotateLocked();
   Status RemoveStaleLocked();
-  void FailLocked(const Status& status);
+  // Opens the file if needed and rotates it first if `incoming` more bytes would take it past
+  // max_file_bytes. Returns the error if no file is open afterwards (not yet counted).
+  Status PrepareLocked(uint64_t incoming);
+  Status FlushLocked();
+  // Counts `lines` as dropped, closes the file and reports the first failure.
+  void FailLocked(const Status& status, uint64_t lines);
+  // Reports a recovery after failures.
+  void SucceededLocked();
 
   FileSystem& fs_;
   const std::string dir_;
@@ -73,6 +96,9 @@ class LogSink {
   bool failing_ = false;  // the last write failed; suppresses repeated reports
   bool rotation_failing_ = false;
   bool cleaned_ = false;  // stale rotated files removed after the first open
+  std::string buffer_;    // WriteBuffered lines not yet appended, each with its newline
+  uint64_t buffered_lines_ = 0;
+  std::string scratch_;  // Write()'s line and newline, reused
   std::atomic<uint64_t> dropped_{0};
 };
 

@@ -151,5 +151,72 @@ TEST_F(LogSinkTest, ContinuesAfterDiskFull) {
   ASSERT_OK(sink->Write("after"));
 }
 
+TEST_F(LogSinkTest, BufferedLinesWaitForAFlush) {
+  auto sink = MakeSink(mem_, 1024, 2);
+  ASSERT_OK(sink->WriteBuffered("b1"));
+  ASSERT_OK(sink->WriteBuffered("b2"));
+  EXPECT_FALSE(mem_.Exists("/logs/access.log"));  // still in memory
+  ASSERT_OK(sink->Flush());
+  EXPECT_EQ(Read("/logs/access.log"), "b1\nb2\n");
+  ASSERT_OK(sink->Flush());  // nothing more
+  EXPECT_EQ(Read("/logs/access.log"), "b1\nb2\n");
+  // A write-through line flushes the buffer first, so the order holds.
+  ASSERT_OK(sink->WriteBuffered("b3"));
+  ASSERT_OK(sink->Write("w1"));
+  EXPECT_EQ(Read("/logs/access.log"), "b1\nb2\nb3\nw1\n");
+  // Sync and Close flush too.
+  ASSERT_OK(sink->WriteBuffered("b4"));
+  ASSERT_OK(sink->Sync());
+  EXPECT_EQ(Read("/logs/access.log"), "b1\nb2\nb3\nw1\nb4\n");
+  EXPECT_EQ(mem_.UnsyncedBytes("/logs/access.log"), 0u);
+  ASSERT_OK(sink->WriteBuffered("b5"));
+  ASSERT_OK(sink->Close());
+  EXPECT_EQ(Read("/logs/access.log"), "b1\nb2\nb3\nw1\nb4\nb5\n");
+  // And destruction.
+  ASSERT_OK(sink->WriteBuffered("b6"));
+  sink.reset();
+  EXPECT_EQ(Read("/logs/access.log"), "b1\nb2\nb3\nw1\nb4\nb5\nb6\n");
+}
+
+TEST_F(LogSinkTest, BufferIsWrittenWhenFull) {
+  auto sink = MakeSink(mem_, 1 << 20, 2);
+  const std::string line(999, 'x');  // 1000 bytes with the newline
+  const size_t per_batch = LogSink::kBufferBytes / 1000;
+  for (size_t i = 0; i < per_batch; ++i) ASSERT_OK(sink->WriteBuffered(line));
+  EXPECT_FALSE(mem_.Exists("/logs/access.log"));
+  ASSERT_OK(sink->WriteBuffered(line));  // would pass kBufferBytes: the batch goes first
+  ASSERT_OK_AND_ASSIGN(FileInfo info, mem_.Stat("/logs/access.log"));
+  EXPECT_EQ(info.size, per_batch * 1000);
+}
+
+TEST_F(LogSinkTest, BufferedLinesRotateLikeWrittenOnes) {
+  auto sink = MakeSink(mem_, 10, 2);  // one 6-byte line per file, as in the test above
+  for (int i = 1; i <= 5; ++i) ASSERT_OK(sink->WriteBuffered("line" + std::to_string(i)));
+  ASSERT_OK(sink->Flush());
+  EXPECT_EQ(Read("/logs/access.log"), "line5\n");
+  EXPECT_EQ(Read("/logs/access.log.1"), "line4\n");
+  EXPECT_EQ(Read("/logs/access.log.2"), "line3\n");
+  EXPECT_FALSE(mem_.Exists("/logs/access.log.3"));
+}
+
+TEST_F(LogSinkTest, FailedFlushCountsEveryBufferedLine) {
+  FaultInjectingFileSystem faulty(mem_);
+  auto sink = MakeSink(faulty, 1024, 2);
+  ASSERT_OK(sink->WriteBuffered("ok1"));
+  ASSERT_OK(sink->Flush());
+  faulty.SetReadOnly(true);
+  ASSERT_OK(sink->WriteBuffered("lost1"));
+  ASSERT_OK(sink->WriteBuffered("lost2"));
+  EXPECT_FALSE(sink->Flush().ok());
+  EXPECT_EQ(sink->dropped_lines(), 2u);
+  ASSERT_EQ(reports_.size(), 1u);
+  faulty.SetReadOnly(false);
+  ASSERT_OK(sink->WriteBuffered("ok2"));
+  ASSERT_OK(sink->Flush());
+  ASSERT_EQ(reports_.size(), 2u);
+  EXPECT_NE(reports_[1].find("2 lines dropped"), std::string::npos);
+  EXPECT_EQ(Read("/logs/access.log"), "ok1\nok2\n");
+}
+
 }  // namespace
 }  // namespace sicher::log

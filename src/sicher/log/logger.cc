@@ -73,9 +73,50 @@ Logger::Logger(Env& env, LoggerOptions options) : env_(env), options_(std::move(
         env_.fs, options_.dir, std::string(CategoryName(c)), options_.max_file_bytes,
         options_.retention_files, [this](std::string_view line) { Report(line); });
   }
+  if (options_.flush_interval.count() > 0) flusher_ = std::thread([this] { RunFlusher(); });
 }
 
-Logger::~Logger() = default;
+Logger::~Logger() {
+  if (flusher_.joinable()) {
+    {
+      std::lock_guard lock(flusher_mu_);
+      stopping_ = true;
+    }
+    flusher_cv_.notify_all();
+    flusher_.join();
+  }
+  // The sinks flush their buffers as they close.
+}
+
+void Logger::RunFlusher() {
+  std::unique_lock lock(flusher_mu_);
+  while (!flusher_cv_.wait_for(lock, options_.flush_interval, [this] { return stopping_; })) {
+    lock.unlock();
+    (void)sinks_[Index(Category::kAccess)]->Flush();  // failures are counted and reported
+    lock.lock();
+  }
+}
+
+void Logger::WriteAccess(const AccessLogEntry& entry) {
+  thread_local fmt::memory_buffer line;
+  line.clear();
+  try {
+    AppendAccessLogLine(env_.clock.Now(), entry, line);
+  } catch (...) {  // allocation failure only
+    serialise_failures_[Index(Category::kAccess)].fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  (void)sinks_[Index(Category::kAccess)]->WriteBuffered(std::string_view(line.data(), line.size()));
+}
+
+Status Logger::Flush() {
+  Status first;
+  for (auto& sink : sinks_) {
+    Status s = sink->Flush();
+    if (first.ok() && !s.ok()) first = s;
+  }
+  return first;
+}
 
 std::string Logger::PathOf(Category category) const { return sinks_[Index(category)]->path(); }
 

@@ -17,11 +17,20 @@
 // dropped and counted (dropped_lines()); the first failure of a file is reported once on stderr.
 // Invalid UTF-8 in strings is replaced with U+FFFD rather than failing.
 //
+// Durability: Write() and App() are write-through: the line is in the file (not yet fsynced)
+// when they return. WriteAccess() (the one access line per request, on the request path) is
+// buffered: its lines reach access.log within `flush_interval` (100 ms), in one write per batch
+// of up to 64 KiB, and on Sync() and destruction; a crash can lose the last 100 ms of access
+// lines. Security, audit, availability and app lines are never buffered.
+//
 // Thread-safe: a mutex per category file, so lines never interleave. Borrows Env (clock, file
-// system), which must outlive the Logger.
+// system), which must outlive the Logger. With a positive flush_interval the Logger runs one
+// thread that flushes the access buffer on that (real-time) period.
 
 #include <array>
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <iostream>
 #include <memory>
@@ -30,9 +39,11 @@
 #include <ostream>
 #include <string>
 #include <string_view>
+#include <thread>
 
 #include "sicher/base/env.h"
 #include "sicher/base/status.h"
+#include "sicher/log/access_log.h"
 #include "sicher/log/log_sink.h"
 
 namespace sicher::log {
@@ -56,6 +67,9 @@ struct LoggerOptions {
   int retention_files = 10;                  // config log.retention_files
   Level stderr_level = Level::kInfo;         // config log.stderr_level
   std::ostream* stderr_stream = &std::cerr;  // app lines and failure reports; nullptr: none
+  // How long WriteAccess lines may wait in memory. 0: no flusher thread; they are written when
+  // 64 KiB collect, and by Flush(), Sync() and destruction (for tests).
+  std::chrono::milliseconds flush_interval{100};
 };
 
 class Logger {
@@ -72,8 +86,14 @@ class Logger {
   void Write(Category category, nlohmann::json fields);
   // An `app` line: {"log":{"level"}, "message", ...fields}.
   void App(Level level, std::string_view message, nlohmann::json fields = nlohmann::json::object());
+  // The access line for one request (access_log.h), stamped now: the same text as
+  // Write(Category::kAccess, AccessLogLine(...)), built without a json value and buffered (see
+  // Durability above).
+  void WriteAccess(const AccessLogEntry& entry);
 
-  // fsyncs every open file; returns the first error.
+  // Writes buffered access lines to the file (no fsync); returns the error.
+  Status Flush();
+  // Flushes, then fsyncs every open file; returns the first error.
   Status Sync();
 
   // Lines dropped because of write or serialisation failures, in total and per category.
@@ -88,11 +108,19 @@ class Logger {
   void Report(std::string_view line);
   void PrintApp(const nlohmann::json& line);
 
+  void RunFlusher();
+
   Env& env_;
   const LoggerOptions options_;
   std::array<std::unique_ptr<LogSink>, kAllCategories.size()> sinks_;
   std::array<std::atomic<uint64_t>, kAllCategories.size()> serialise_failures_{};
   std::mutex stderr_mu_;
+
+  // The access-buffer flusher (when flush_interval > 0).
+  std::mutex flusher_mu_;
+  std::condition_variable flusher_cv_;
+  bool stopping_ = false;  // guarded by flusher_mu_
+  std::thread flusher_;
 };
 
 }  // namespace sicher::log

@@ -99,6 +99,50 @@ TEST_F(LoggerTest, AccessLineRoundTrips) {
   EXPECT_EQ(lines[0]["event"]["dataset"], "sicher.access");
 }
 
+TEST_F(LoggerTest, WriteAccessWritesTheSameLineBuffered) {
+  LoggerOptions options;
+  options.flush_interval = std::chrono::milliseconds(0);  // no flusher thread: flush by hand
+  auto logger = Open(mem_, options);
+  clock_.Advance(std::chrono::microseconds(1234567));
+  const AccessLogEntry e{.method = "POST", .path = "/v1/login?x=1", .status = 401,
+                         .duration_ns = 2000, .client_ip = "::1", .user_agent = "ua\xff",
+                         .request_id = "rid", .listener = "public", .route = "/v1/login",
+                         .bytes_sent = 10};
+  logger->Write(Category::kAccess,
+                AccessLogLine(e.method, e.path, e.status, e.duration_ns, e.client_ip,
+                              e.user_agent, e.request_id, e.listener, e.route, e.bytes_sent));
+  logger->WriteAccess(e);
+  ASSERT_OK_AND_ASSIGN(std::string before, mem_.ReadFile("/data/logs/access.log"));
+  EXPECT_EQ(SplitLines(before).size(), 1u);  // the WriteAccess line waits in memory
+  ASSERT_OK(logger->Flush());
+  ASSERT_OK_AND_ASSIGN(std::string text, mem_.ReadFile("/data/logs/access.log"));
+  const auto lines = SplitLines(text);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0], lines[1]);
+  EXPECT_EQ(json::parse(lines[1])["@timestamp"], "2026-01-01T00:00:01.234567Z");
+  // Destruction flushes what is left.
+  logger->WriteAccess(e);
+  logger.reset();
+  ASSERT_OK_AND_ASSIGN(text, mem_.ReadFile("/data/logs/access.log"));
+  EXPECT_EQ(SplitLines(text).size(), 3u);
+}
+
+TEST_F(LoggerTest, AccessLinesReachTheFileWithinTheFlushInterval) {
+  LoggerOptions options;
+  options.flush_interval = std::chrono::milliseconds(20);
+  auto logger = Open(mem_, options);
+  logger->WriteAccess({.method = "GET", .path = "/livez", .status = 200, .listener = "public"});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  size_t lines = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    auto text = mem_.ReadFile("/data/logs/access.log");
+    lines = text.ok() ? SplitLines(*text).size() : 0;
+    if (lines == 1) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  EXPECT_EQ(lines, 1u);
+}
+
 TEST_F(LoggerTest, AppLinesGoToStderrAtOrAboveLevel) {
   LoggerOptions options;
   options.stderr_level = Level::kWarn;

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 #include "sicher/net/client_ip.h"
@@ -21,7 +22,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       [](std::string_view method, std::string_view path) -> uint64_t {
         return method == "POST" && path.starts_with("/upload") ? 4096 : 1024;
       },
-      &request);
+      &request,
+      // Split the head into reads as a connection would (HeadReader), differently per input.
+      /*read_chunk=*/size % 3 == 0 ? 0 : 1 + size % 5000);
   if (failure != internal::ReadFailure::kNone) return 0;
   // What the server does next with a parsed request.
   static const auto trusted = TrustedProxies::Parse({"10.0.0.0/8", "2001:db8::/32"});
@@ -32,6 +35,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   response.body = request.body;
   for (const auto& f : request.headers.fields()) response.headers.Add(f.name, f.value);
   internal::AddSecurityHeaders(response, "max-age=63072000", "0123");
+  std::string head;
+  internal::AppendResponseHead(response, true, request.method == "HEAD", &head);
   auto message = internal::ToBeastResponse(std::move(response), true, request.method == "HEAD");
   (void)message;
   (void)redirect;

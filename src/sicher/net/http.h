@@ -49,7 +49,8 @@ class BodyReader {
   virtual ~BodyReader() = default;
   // Reads up to out.size() bytes of the body; 0 at its end. Blocks the calling worker thread
   // while the connection receives. Errors: DeadlineExceeded (client too slow), Cancelled (client
-  // gone or server stopping), InvalidArgument (malformed body framing).
+  // gone or server stopping), InvalidArgument (malformed body framing), ResourceExhausted (a
+  // chunked body grew over the route's max_body_bytes).
   virtual Result<size_t> Read(std::span<char> out) = 0;
   // The declared Content-Length, when the client sent one.
   virtual std::optional<uint64_t> content_length() const = 0;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <openssl/ssl.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -19,13 +20,14 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 #include <cmath>
 #include <iostream>
 #include <mutex>
 #include <shared_mutex>
+#include <span>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -36,6 +38,7 @@
 #include "sicher/net/internal/responses.h"
 #include "sicher/net/internal/ticket_keys.h"
 #include "sicher/net/internal/tls_context.h"
+#include "sicher/net/internal/worker_bridge.h"
 
 namespace sicher::net {
 namespace {
@@ -50,6 +53,7 @@ using internal::ReadFailure;
 
 constexpr auto kNoThrow = asio::as_tuple(asio::use_awaitable);
 constexpr size_t kReadChunk = 16 * 1024;
+constexpr size_t kMaxBodyRead = 64 * 1024;  // Beast's read size for bodies (http::async_read)
 constexpr uint64_t kMinBodyBytesPerSecond = 64 * 1024;
 constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
 constexpr auto kTlsCloseTimeout = std::chrono::seconds(1);
@@ -211,10 +215,10 @@ class Server::Impl {
     bool peer_trusted = false;
     std::string tls_protocol;
     bool idle = true;  // waiting for a handshake or the next request (strand only)
-  };
-
-  struct RouteMetrics {
-    metrics::Histogram* duration;
+    std::string head_buffer;  // the response head being written, reused across requests
+    // Random bytes for request ids, drawn from Env.random 16 ids at a time.
+    std::array<uint8_t, 256> id_pool{};
+    size_t id_pool_used = sizeof(id_pool);
   };
 
   // I/O.
@@ -223,15 +227,31 @@ class Server::Impl {
   asio::awaitable<void> RunPlain(std::shared_ptr<Connection> c);
   template <class Stream>
   asio::awaitable<CloseMode> ServeRequests(Connection& c, Stream& stream);
+  // Reads until `parser` has a whole head (parsing what `buffer` already holds first), under
+  // max_header_bytes for the whole head. kNone when the head is done, else why it is not.
+  template <class Stream>
+  asio::awaitable<ReadFailure> ReadHead(Stream& stream, beast::flat_buffer& buffer,
+                                        internal::RequestParser& parser);
   template <class Stream>
   asio::awaitable<bool> WriteResponse(Connection& c, Stream& stream, const Request& request,
                                       Response& response, bool keep_alive);
   asio::awaitable<std::optional<Response>> RunOnWorker(Request& request);
+  // Streaming (internal::WorkerBridge): runs the handler of a stream_body route (`head` is its
+  // parsed head, the body still unread) and/or the stream of `response` on the worker pool,
+  // serving the worker's body reads and response writes. nullopt: the connection may carry the
+  // next request; otherwise how it ends.
+  template <class Stream>
+  asio::awaitable<std::optional<CloseMode>> ServeStreamed(Connection& c, Stream& stream,
+                                                          beast::flat_buffer& buffer,
+                                                          internal::RequestParser* head,
+                                                          Request& request, Response& response,
+                                                          bool keep_alive);
   asio::awaitable<void> WatchCertificates();
   asio::awaitable<void> DrainAndStop();
 
   Response SafeHandle(Request& request);
-  Request NewRequest(const Connection& c);
+  Response SafeStream(const StreamFn& stream, internal::WorkerBridge& bridge);
+  Request NewRequest(Connection& c);
   void Register(const std::shared_ptr<Connection>& c);
   void Unregister(Connection* c);
   template <class Fn>
@@ -244,9 +264,13 @@ class Server::Impl {
   void RecordRequest(Listener listener, const Response& response, std::string_view method,
                      Duration elapsed);
   void RecordHandshake(const boost::system::error_code& ec, std::string_view protocol);
-  metrics::Counter& RequestCounter(Listener l, std::string_view route, std::string_view method,
-                                   int status);
-  metrics::Histogram& DurationHistogram(Listener l, std::string_view route);
+  // The request counter and duration histogram of one listener, route, method and status.
+  struct RequestSeries {
+    metrics::Counter* requests = nullptr;
+    metrics::Histogram* duration = nullptr;
+  };
+  RequestSeries SeriesFor(Listener l, std::string_view route, std::string_view method,
+                          int status);
 
   ServerOptions options_;
   Handler& handler_;
@@ -269,8 +293,7 @@ class Server::Impl {
 
   // Metrics cache: series looked up once, then found under a shared lock.
   std::shared_mutex metrics_mu_;
-  std::unordered_map<std::string, metrics::Counter*> request_counters_;
-  std::unordered_map<std::string, metrics::Histogram*> duration_histograms_;
+  std::unordered_map<std::string, RequestSeries> request_series_;
   std::unordered_map<std::string, metrics::Counter*> handshake_counters_;
   metrics::Gauge* connections_active_ = nullptr;
   metrics::Counter* connections_rejected_ = nullptr;
@@ -286,6 +309,7 @@ class Server::Impl {
   // Lifecycle. ioc_ is declared after everything a connection touches, and reset first.
   std::atomic<bool> started_{false};
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> io_stopped_{false};  // the I/O threads are stopping for good
   std::unique_ptr<ThreadPool> pool_;
   std::optional<asio::io_context> ioc_;
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work_;
@@ -562,6 +586,7 @@ asio::awaitable<void> Server::Impl::DrainAndStop() {
     }
   }
   work_.reset();
+  io_stopped_ = true;  // workers waiting for a connection (WorkerBridge) give up
   ioc_->stop();
 }
 
@@ -693,21 +718,59 @@ asio::awaitable<void> Server::Impl::RunPlain(std::shared_ptr<Connection> c) {
   }
 }
 
-Request Server::Impl::NewRequest(const Connection& c) {
+Request Server::Impl::NewRequest(Connection& c) {
+  static constexpr size_t kIdBytes = 16;
+  static constexpr char kHex[] = "0123456789abcdef";
+  if (c.id_pool_used + kIdBytes > c.id_pool.size()) {
+    env_.random.Fill(std::span<uint8_t>(c.id_pool));  // one getrandom per 16 requests
+    c.id_pool_used = 0;
+  }
   Request r;
   r.listener = c.listener;
   r.peer_ip = c.peer_ip;
   r.client_ip = c.peer_ip;
-  r.request_id = env_.random.Hex(16);
+  r.request_id.resize(2 * kIdBytes);
+  for (size_t i = 0; i < kIdBytes; ++i) {
+    const uint8_t b = c.id_pool[c.id_pool_used + i];
+    r.request_id[2 * i] = kHex[b >> 4];
+    r.request_id[2 * i + 1] = kHex[b & 0xF];
+  }
+  c.id_pool_used += kIdBytes;
   r.tls_protocol = c.tls_protocol;
   r.received = env_.clock.MonoNow();
   return r;
 }
 
 template <class Stream>
+asio::awaitable<ReadFailure> Server::Impl::ReadHead(Stream& stream, beast::flat_buffer& buffer,
+                                                    internal::RequestParser& parser) {
+  internal::HeadReader head(parser, options_.max_header_bytes);
+  for (;;) {
+    if (buffer.size() > 0) {
+      size_t used = 0;
+      const ReadFailure f = head.Put(buffer.data(), &used);
+      buffer.consume(used);
+      if (f != ReadFailure::kNone || head.done()) co_return f;
+    }
+    // HeadReader refuses a head before its unparsed bytes fill the buffer; if they ever did,
+    // that is still a head too large (431), not a body (413).
+    const size_t room = std::min(kReadChunk, buffer.max_size() - buffer.size());
+    if (room == 0) co_return ReadFailure::kHeaderTooLarge;
+    auto [ec, n] = co_await stream.async_read_some(buffer.prepare(room), kNoThrow);
+    if (ec) {
+      // A peer that closes (or a TLS error) mid-head is gone; a timeout too. Nothing to answer.
+      co_return ec == beast::error::timeout ? ReadFailure::kTimeout : ReadFailure::kClosed;
+    }
+    buffer.commit(n);
+  }
+}
+
+template <class Stream>
 asio::awaitable<CloseMode> Server::Impl::ServeRequests(Connection& c, Stream& stream) {
   beast::tcp_stream& tcp = c.Tcp();
-  beast::flat_buffer buffer;
+  // Bounded: a head never needs more than max_header_bytes plus one read (HeadReader), a body
+  // is consumed as it arrives (Beast reads it in pieces of up to 64 KiB).
+  beast::flat_buffer buffer(options_.max_header_bytes + kMaxBodyRead);
   bool first = true;
   for (;;) {
     // Wait for the first bytes of the next request: the idle timeout between requests.
@@ -727,7 +790,7 @@ asio::awaitable<CloseMode> Server::Impl::ServeRequests(Connection& c, Stream& st
     internal::RequestParser parser;
     internal::InitParser(parser, options_.max_header_bytes);
     tcp.expires_after(options_.read_timeout);
-    auto [head_ec, head_n] = co_await http::async_read_header(stream, buffer, parser, kNoThrow);
+    const ReadFailure head_failure = co_await ReadHead(stream, buffer, parser);
     Request request = NewRequest(c);
     const auto answer_error = [&](ReadFailure f) -> asio::awaitable<CloseMode> {
       Response answer;
@@ -749,7 +812,7 @@ asio::awaitable<CloseMode> Server::Impl::ServeRequests(Connection& c, Stream& st
       co_await WriteResponse(c, stream, request, answer, false);
       co_return CloseMode::kLinger;
     };
-    if (head_ec) co_return co_await answer_error(internal::ClassifyReadError(head_ec));
+    if (head_failure != ReadFailure::kNone) co_return co_await answer_error(head_failure);
     if (auto f = internal::FillRequestHead(parser, &request); f != ReadFailure::kNone) {
       co_return co_await answer_error(f);
     }
@@ -767,6 +830,14 @@ asio::awaitable<CloseMode> Server::Impl::ServeRequests(Connection& c, Stream& st
     if (auto f = internal::ApplyBodyLimit(parser, route.max_body_bytes); f != ReadFailure::kNone) {
       co_return co_await answer_error(f);
     }
+    if (route.stream_body) {
+      // The handler reads the body itself, piece by piece, while it runs.
+      Response streamed;
+      const std::optional<CloseMode> end =
+          co_await ServeStreamed(c, stream, buffer, &parser, request, streamed, false);
+      if (end) co_return *end;
+      continue;
+    }
     if (!parser.is_done()) {
       if (internal::WantsContinue(parser)) {
         tcp.expires_after(options_.read_timeout);
@@ -777,7 +848,10 @@ asio::awaitable<CloseMode> Server::Impl::ServeRequests(Connection& c, Stream& st
       tcp.expires_after(options_.read_timeout +
                         std::chrono::seconds(declared / kMinBodyBytesPerSecond));
       auto [body_ec, body_n] = co_await http::async_read(stream, buffer, parser, kNoThrow);
-      if (body_ec) co_return co_await answer_error(internal::ClassifyReadError(body_ec));
+      if (body_ec) {
+        co_return co_await answer_error(
+            internal::ClassifyReadError(body_ec, internal::ReadPhase::kBody));
+      }
     }
     request.body = std::move(parser.get().body());
     bool keep_alive = parser.get().keep_alive();
@@ -790,6 +864,12 @@ asio::awaitable<CloseMode> Server::Impl::ServeRequests(Connection& c, Stream& st
       response = SafeHandle(request);
     }
     keep_alive = keep_alive && !stopping_.load();
+    if (response.stream) {
+      const std::optional<CloseMode> end =
+          co_await ServeStreamed(c, stream, buffer, nullptr, request, response, keep_alive);
+      if (end) co_return *end;
+      continue;
+    }
     if (!co_await WriteResponse(c, stream, request, response, keep_alive)) {
       co_return CloseMode::kPeerGone;
     }
@@ -802,16 +882,258 @@ asio::awaitable<bool> Server::Impl::WriteResponse(Connection& c, Stream& stream,
                                                   const Request& request, Response& response,
                                                   bool keep_alive) {
   internal::AddSecurityHeaders(response, hsts_, request.request_id);
-  auto message =
-      internal::ToBeastResponse(std::move(response), keep_alive, request.method == "HEAD");
+  // The head is serialised by hand (the same bytes as Beast's serializer, see http_codec.h) and
+  // sent with the body in one gathered write, which the TLS stream coalesces into one record.
+  const bool send_body = request.method != "HEAD" && !internal::StatusHasNoBody(response.status);
+  c.head_buffer.clear();
+  internal::AppendResponseHead(response, keep_alive, request.method == "HEAD", &c.head_buffer);
+  const std::array<asio::const_buffer, 2> buffers = {
+      asio::buffer(c.head_buffer),
+      send_body ? asio::buffer(response.body) : asio::const_buffer()};
   c.Tcp().expires_after(options_.read_timeout);
-  auto [ec, n] = co_await http::async_write(stream, message, kNoThrow);
-  response.body_bytes_sent = ec ? 0 : message.body().size();
+  auto [ec, n] = co_await asio::async_write(stream, buffers, kNoThrow);
+  response.body_bytes_sent = (ec || !send_body) ? 0 : response.body.size();
+  response.body.clear();
   const Duration elapsed =
       std::chrono::duration_cast<Duration>(env_.clock.MonoNow() - request.received);
   RecordRequest(c.listener, response, request.method, elapsed);
   if (observer_) observer_(request, response, elapsed);
   co_return !ec;
+}
+
+template <class Stream>
+asio::awaitable<std::optional<CloseMode>> Server::Impl::ServeStreamed(
+    Connection& c, Stream& stream, beast::flat_buffer& buffer, internal::RequestParser* head,
+    Request& request, Response& response, bool keep_alive) {
+  using Op = internal::WorkerBridge::Op;
+  using Clock = std::chrono::steady_clock;
+  beast::tcp_stream& tcp = c.Tcp();
+  const auto executor = co_await asio::this_coro::executor;
+  auto bridge = std::make_shared<internal::WorkerBridge>(executor, &io_stopped_);
+  asio::steady_timer wake(executor);
+  bridge->Attach(&wake);
+  struct DetachOnExit {
+    internal::WorkerBridge& bridge;
+    ~DetachOnExit() { bridge.Detach(); }
+  } detach{*bridge};
+
+  // The request body (stream_body routes): parsed straight into the bridge's buffer. Its time
+  // budget is today's rule, read_timeout plus a second per 64 KiB of the declared length (or,
+  // for a chunked body, of the bytes received so far), spent only while waiting for the client:
+  // the handler's own time between reads is not charged.
+  std::optional<http::request_parser<http::buffer_body>> body;
+  std::optional<uint64_t> declared;
+  bool send_continue = false;
+  Status body_error;
+  uint64_t received = 0;
+  Clock::duration read_spent{};
+  if (head != nullptr) {
+    send_continue = internal::WantsContinue(*head);
+    if (const auto n = head->content_length()) declared = *n;
+    body.emplace(std::move(*head));  // the head is parsed, the body not started: allowed
+    keep_alive = body->get().keep_alive();
+  }
+  const auto read_body = [&](std::span<char> out) -> asio::awaitable<Result<size_t>> {
+    if (!body) co_return FailedPreconditionError("this request has no streamed body");
+    if (!body_error.ok()) co_return body_error;
+    if (body->is_done()) co_return size_t{0};
+    if (send_continue) {
+      send_continue = false;
+      tcp.expires_after(options_.read_timeout);
+      auto [ec, n] = co_await asio::async_write(stream, asio::buffer(kContinue), kNoThrow);
+      if (ec) {
+        body_error = CancelledError("the client went away");
+        co_return body_error;
+      }
+    }
+    size_t got = 0;
+    while (got == 0 && !body->is_done()) {
+      const auto allowed =
+          options_.read_timeout +
+          std::chrono::seconds(declared.value_or(received) / kMinBodyBytesPerSecond);
+      const auto left = allowed - read_spent;
+      if (left <= Clock::duration::zero()) {
+        tcp.close();  // as a Beast timeout does
+        body_error = DeadlineExceededError("the request body arrived too slowly");
+        co_return body_error;
+      }
+      body->get().body().data = out.data() + got;
+      body->get().body().size = out.size() - got;
+      tcp.expires_after(std::chrono::duration_cast<Clock::duration>(left));
+      const auto began = Clock::now();
+      auto [ec, n] = co_await http::async_read_some(stream, buffer, *body, kNoThrow);
+      read_spent += Clock::now() - began;
+      got = out.size() - body->get().body().size;
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) {
+        switch (internal::ClassifyReadError(ec, internal::ReadPhase::kBody)) {
+          case ReadFailure::kTimeout:
+            body_error = DeadlineExceededError("the request body arrived too slowly");
+            break;
+          case ReadFailure::kBodyTooLarge:
+            body_error = ResourceExhaustedError("the request body is over the route's limit");
+            break;
+          case ReadFailure::kBadRequest:
+          case ReadFailure::kHeaderTooLarge:
+            body_error = InvalidArgumentError("malformed request body framing");
+            break;
+          case ReadFailure::kNone:
+          case ReadFailure::kClosed:
+            body_error = CancelledError("the client went away");
+            break;
+        }
+        if (got == 0) co_return body_error;
+        break;  // hand over what arrived; the error comes with the next read
+      }
+    }
+    received += got;
+    co_return got;
+  };
+
+  // The streamed response, once the stream has started it.
+  Response sent;  // status and headers as sent, for metrics and the observer
+  bool started = false;
+  bool send_body = false;
+  bool write_failed = false;  // a write failed or overran: the response is broken
+  bool peer_gone = false;     // the socket failed
+  uint64_t announced = 0;
+  uint64_t written = 0;
+
+  // The work: the handler (stream_body routes), then the stream of its response, if any.
+  Response fallback;  // what the stream returned without starting
+  bool streamed = false;
+  internal::WorkerBridge* const b = bridge.get();
+  const std::optional<uint64_t> length = declared;
+  const bool handle = head != nullptr;
+  const bool queued = pool_->TrySubmit(
+      [this, bridge, b, &request, &response, &fallback, &streamed, length, handle] {
+        if (handle) {
+          internal::BridgeBodyReader reader(*b, length);
+          request.body_reader = &reader;
+          response = SafeHandle(request);
+          request.body_reader = nullptr;
+        }
+        if (response.stream) {
+          fallback = SafeStream(response.stream, *b);
+          streamed = true;
+        }
+        bridge->Finish();
+      });
+
+  // Serve the worker until it is done.
+  while (queued) {
+    const Op op = bridge->Take();
+    if (op == Op::kNone) {
+      if (bridge->finished()) break;
+      wake.expires_at(asio::steady_timer::time_point::max());
+      co_await wake.async_wait(kNoThrow);
+      continue;
+    }
+    if (op == Op::kRead) {
+      bridge->CompleteRead(co_await read_body(bridge->read_buffer()));
+    } else if (op == Op::kStart) {
+      const bool head_request = request.method == "HEAD";
+      sent.status = bridge->start_status();
+      sent.headers = std::move(bridge->start_headers());
+      internal::AddSecurityHeaders(sent, hsts_, request.request_id);
+      const bool no_body = internal::StatusHasNoBody(sent.status);
+      send_body = !head_request && !no_body;
+      announced = no_body ? 0 : bridge->start_length();
+      keep_alive = keep_alive && (!body || body->is_done()) && !stopping_.load();
+      c.head_buffer.clear();
+      internal::AppendResponseHead(sent, keep_alive, head_request, &c.head_buffer, announced);
+      tcp.expires_after(options_.read_timeout);
+      auto [ec, n] = co_await asio::async_write(stream, asio::buffer(c.head_buffer), kNoThrow);
+      started = true;
+      if (ec) write_failed = peer_gone = true;
+      bridge->CompleteStart(ec ? UnavailableError("the client went away") : OkStatus(), send_body);
+    } else if (op == Op::kWrite) {
+      const std::string_view data = bridge->write_data();
+      Status result;
+      if (write_failed) {
+        result = UnavailableError("the response already failed");
+      } else if (data.size() > announced - written) {
+        write_failed = true;
+        result = FailedPreconditionError("more bytes than the announced Content-Length");
+      } else {
+        tcp.expires_after(options_.read_timeout +
+                          std::chrono::seconds(data.size() / kMinBodyBytesPerSecond));
+        auto [ec, n] = co_await asio::async_write(stream, asio::buffer(data), kNoThrow);
+        written += n;
+        if (ec) {
+          write_failed = peer_gone = true;
+          result = ec == beast::error::timeout ? DeadlineExceededError("the client is too slow")
+                                               : UnavailableError("the client went away");
+        }
+      }
+      bridge->CompleteWrite(std::move(result));
+    }
+  }
+
+  const bool body_complete = !body || body->is_done();
+  // The handler left part of the body unread: the connection ends after the answer, but first
+  // the rest of a modest body is read and dropped (up to kLingerMaxBytes, within
+  // kLingerTimeout), so that the client, still sending, does not get a reset instead of it.
+  const auto drain_body = [&]() -> asio::awaitable<CloseMode> {
+    if (body_complete) co_return CloseMode::kGraceful;
+    if (!body_error.ok()) co_return CloseMode::kLinger;
+    if (send_continue) co_return CloseMode::kGraceful;  // 100-continue unsent: no body comes
+    std::array<char, 16 * 1024> sink;
+    size_t drained = 0;
+    tcp.expires_after(kLingerTimeout);
+    while (!body->is_done() && drained < kLingerMaxBytes) {
+      body->get().body().data = sink.data();
+      body->get().body().size = sink.size();
+      auto [ec, n] = co_await http::async_read_some(stream, buffer, *body, kNoThrow);
+      drained += sink.size() - body->get().body().size;
+      if (ec && ec != http::error::need_buffer) co_return CloseMode::kPeerGone;
+    }
+    co_return body->is_done() ? CloseMode::kGraceful : CloseMode::kLinger;
+  };
+  if (started) {
+    const Duration elapsed =
+        std::chrono::duration_cast<Duration>(env_.clock.MonoNow() - request.received);
+    sent.route = response.route;
+    sent.log_path = response.log_path;
+    sent.body_bytes_sent = written;
+    RecordRequest(c.listener, sent, request.method, elapsed);
+    if (observer_) observer_(request, sent, elapsed);
+    // A truncated or failed response ends the connection: the client sees it cut short.
+    if (peer_gone) co_return CloseMode::kPeerGone;
+    if (write_failed || bridge->stream_failed() || (send_body && written != announced)) {
+      co_return CloseMode::kGraceful;
+    }
+    if (!keep_alive) co_return co_await drain_body();
+    co_return std::nullopt;
+  }
+  Response* answer = &response;
+  if (!queued) {
+    response = internal::Overloaded();
+  } else if (streamed) {
+    if (fallback.route.empty()) fallback.route = response.route;
+    if (fallback.log_path.empty()) fallback.log_path = response.log_path;
+    answer = &fallback;
+  }
+  answer->stream = nullptr;
+  keep_alive = keep_alive && body_complete && !stopping_.load();
+  if (!co_await WriteResponse(c, stream, request, *answer, keep_alive)) {
+    co_return CloseMode::kPeerGone;
+  }
+  if (!keep_alive) co_return co_await drain_body();
+  co_return std::nullopt;
+}
+
+Response Server::Impl::SafeStream(const StreamFn& stream, internal::WorkerBridge& bridge) {
+  internal::BridgeResponseWriter writer(bridge);
+  try {
+    return stream(writer);
+  } catch (const std::exception& e) {
+    Log(LogSeverity::kError, fmt::format("response stream threw: {}", e.what()));
+  } catch (...) {
+    Log(LogSeverity::kError, "response stream threw a non-exception");
+  }
+  bridge.MarkStreamFailed();
+  return internal::InternalServerError();
 }
 
 Response Server::Impl::SafeHandle(Request& request) {
@@ -849,56 +1171,45 @@ asio::awaitable<std::optional<Response>> Server::Impl::RunOnWorker(Request& requ
 // ---------------------------------------------------------------------------------------------
 // Metrics.
 
-metrics::Counter& Server::Impl::RequestCounter(Listener l, std::string_view route,
-                                               std::string_view method, int status) {
+Server::Impl::RequestSeries Server::Impl::SeriesFor(Listener l, std::string_view route,
+                                                    std::string_view method, int status) {
+  // One key and one lookup per request for both series. The key is built in a thread-local
+  // string, so a hit allocates nothing.
   thread_local std::string key;
   key.clear();
   key.append(ListenerName(l)).push_back('\0');
   key.append(route).push_back('\0');
   key.append(method).push_back('\0');
-  key.append(std::to_string(status));
+  const fmt::format_int status_text(status);
+  key.append(status_text.data(), status_text.size());
   {
     std::shared_lock lock(metrics_mu_);
-    if (auto it = request_counters_.find(key); it != request_counters_.end()) return *it->second;
+    if (auto it = request_series_.find(key); it != request_series_.end()) return it->second;
   }
-  metrics::Counter& counter = metrics_.GetCounter(
+  RequestSeries series;
+  series.requests = &metrics_.GetCounter(
       "sicher_http_requests_total", "HTTP requests answered, by listener, route, method, status.",
       {{"listener", std::string(ListenerName(l))},
        {"route", std::string(route)},
        {"method", std::string(method)},
        {"status", std::to_string(status)}});
-  std::unique_lock lock(metrics_mu_);
-  request_counters_.emplace(key, &counter);
-  return counter;
-}
-
-metrics::Histogram& Server::Impl::DurationHistogram(Listener l, std::string_view route) {
-  thread_local std::string key;
-  key.clear();
-  key.append(ListenerName(l)).push_back('\0');
-  key.append(route);
-  {
-    std::shared_lock lock(metrics_mu_);
-    if (auto it = duration_histograms_.find(key); it != duration_histograms_.end()) {
-      return *it->second;
-    }
-  }
-  metrics::Histogram& h = metrics_.GetHistogram(
+  series.duration = &metrics_.GetHistogram(
       "sicher_http_request_duration_seconds",
       "Time from a complete request head to the end of the response write.",
       {{"listener", std::string(ListenerName(l))}, {"route", std::string(route)}},
       metrics::LatencyBuckets());
   std::unique_lock lock(metrics_mu_);
-  duration_histograms_.emplace(key, &h);
-  return h;
+  request_series_.emplace(key, series);
+  return series;
 }
 
 void Server::Impl::RecordRequest(Listener listener, const Response& response,
                                  std::string_view method, Duration elapsed) {
   const std::string_view route =
       response.route.empty() ? std::string_view("unmatched") : std::string_view(response.route);
-  RequestCounter(listener, route, MethodLabel(method), response.status).Inc();
-  DurationHistogram(listener, route).Observe(static_cast<double>(elapsed.count()) / 1e6);
+  const RequestSeries series = SeriesFor(listener, route, MethodLabel(method), response.status);
+  series.requests->Inc();
+  series.duration->Observe(static_cast<double>(elapsed.count()) / 1e6);
 }
 
 void Server::Impl::RecordHandshake(const boost::system::error_code& ec, std::string_view protocol) {

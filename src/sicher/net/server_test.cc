@@ -1,7 +1,9 @@
 #include "sicher/net/server.h"
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 
 #include <atomic>
@@ -32,6 +34,10 @@ class TestHandler final : public Handler {
     RouteInfo r;
     if (path == "/hello" || path == "/ip" || path == "/csp") r.blocking = false;
     if (path == "/upload") r.max_body_bytes = 1024;
+    if (path.starts_with("/stream/")) {
+      r.stream_body = true;
+      r.max_body_bytes = path == "/stream/small" ? 1024 : 8 << 20;
+    }
     return r;
   }
 
@@ -55,6 +61,10 @@ class TestHandler final : public Handler {
       resp.body = "gate";
     } else if (req.path == "/csp") {
       resp.headers.Set("Content-Security-Policy", "default-src 'self'");
+    } else if (req.path.starts_with("/stream/")) {
+      return HandleStreamBody(req);
+    } else if (req.path.starts_with("/download/")) {
+      return HandleDownload(req);
     } else {
       resp.status = 404;
       resp.route.clear();
@@ -63,6 +73,113 @@ class TestHandler final : public Handler {
     }
     return resp;
   }
+
+  // Streaming request bodies: reads the body in small pieces.
+  Response HandleStreamBody(Request& req) {
+    Response resp;
+    resp.route = req.path;
+    if (req.body_reader == nullptr) {
+      resp.status = 500;
+      return resp;
+    }
+    declared_length = req.body_reader->content_length().value_or(0);
+    const size_t limit = req.path == "/stream/partial" ? 10 : SIZE_MAX;
+    EVP_MD_CTX* sha = EVP_MD_CTX_new();
+    EVP_DigestInit_ex(sha, EVP_sha256(), nullptr);
+    char piece[4099];  // small and odd: many reads, pieces split across TLS records
+    size_t total = 0;
+    Status error;
+    while (total < limit) {
+      Result<size_t> n =
+          req.body_reader->Read(std::span<char>(piece, std::min(sizeof(piece), limit - total)));
+      if (!n.ok()) {
+        error = n.status();
+        break;
+      }
+      if (*n == 0) break;
+      EVP_DigestUpdate(sha, piece, *n);
+      total += *n;
+    }
+    unsigned char digest[32];
+    EVP_DigestFinal_ex(sha, digest, nullptr);
+    EVP_MD_CTX_free(sha);
+    {
+      std::lock_guard lock(mu_);
+      read_error_ = error;
+      read_done_ = true;
+      cv_.notify_all();
+    }
+    if (!error.ok()) {
+      resp.status = error.code() == StatusCode::kResourceExhausted ? 413 : 400;
+      resp.body = std::string(StatusCodeName(error.code()));
+      return resp;
+    }
+    resp.body = fmt::format("{} {}", total, HexDigest(digest));
+    return resp;
+  }
+
+  // Streaming responses: /download/<kind>.
+  Response HandleDownload(Request& req) {
+    Response resp;
+    resp.route = "/download/{kind}";
+    const std::string kind = req.path.substr(strlen("/download/"));
+    resp.stream = [kind](ResponseWriter& w) -> Response {
+      if (kind == "fallback") {
+        Response r;
+        r.status = 409;
+        r.body = "conflict";
+        return r;
+      }
+      Headers h;
+      h.Set("Content-Type", "application/octet-stream");
+      if (kind == "big") {
+        if (!w.Start(200, h, kDownloadBytes).ok()) return {};
+        for (size_t off = 0; off < kDownloadBytes; off += 64 * 1024) {
+          if (!w.Write(std::string_view(DownloadData()).substr(off, 64 * 1024)).ok()) return {};
+        }
+        return {};
+      }
+      if (kind == "short" || kind == "throw") {
+        if (!w.Start(200, h, 1 << 20).ok()) return {};
+        (void)w.Write(std::string_view(DownloadData()).substr(0, 100 * 1024));
+        if (kind == "throw") throw std::runtime_error("disk on fire");
+        return {};
+      }
+      Response r;
+      r.status = 404;
+      return r;
+    };
+    return resp;
+  }
+
+  static constexpr size_t kDownloadBytes = 3 << 20;
+  static const std::string& DownloadData() {
+    static const std::string data = [] {
+      std::string d(kDownloadBytes, '\0');
+      uint32_t x = 12345;
+      for (char& ch : d) {
+        x = x * 1103515245 + 12345;
+        ch = static_cast<char>(x >> 16);
+      }
+      return d;
+    }();
+    return data;
+  }
+
+  static std::string HexDigest(const unsigned char* d) {
+    std::string out;
+    for (int i = 0; i < 32; ++i) out += fmt::format("{:02x}", d[i]);
+    return out;
+  }
+
+  // The error (or OK) the last streaming handler's reads ended with, once it is known.
+  std::optional<Status> WaitReadResult(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [&] { return read_done_; })) return std::nullopt;
+    return read_error_;
+  }
+
+  std::atomic<uint64_t> declared_length{0};
 
   void OpenGate() {
     std::lock_guard lock(mu_);
@@ -76,6 +193,8 @@ class TestHandler final : public Handler {
   std::mutex mu_;
   std::condition_variable cv_;
   bool open_ = false;
+  bool read_done_ = false;
+  Status read_error_;
 };
 
 // Metrics and the observer are updated right after the response is written, so a client can
@@ -147,6 +266,7 @@ class ServerTest : public ::testing::Test {
                                        [this](const Request&, const Response& resp, Duration) {
                                          observed_++;
                                          last_status_ = resp.status;
+                                         last_bytes_sent_ = resp.body_bytes_sent;
                                        });
     ASSERT_OK(server_->Start());
   }
@@ -175,6 +295,7 @@ class ServerTest : public ::testing::Test {
   std::unique_ptr<Server> server_;
   std::atomic<int> observed_{0};
   std::atomic<int> last_status_{0};
+  std::atomic<uint64_t> last_bytes_sent_{0};
 };
 
 TEST_F(ServerTest, KeepAliveGetWithSecurityHeaders) {
@@ -237,6 +358,35 @@ TEST_F(ServerTest, OversizedHeaderIs431AndCloses) {
   EXPECT_EQ(r.Header("connection"), "close");
   ExpectSecurityHeaders(r);
   EXPECT_TRUE(c->WaitClosed());
+}
+
+// The header limit (16 KiB by default) covers the whole head, also when it spans several TLS
+// records and every field on its own is small: many short fields, or a few big ones.
+TEST_F(ServerTest, HeadOverLimitInManyFieldsIs431AndCloses) {
+  Start(Options());
+  const auto head_with = [](int fields, size_t value_bytes) {
+    std::string head = "GET /hello HTTP/1.1\r\nHost: x\r\n";
+    for (int i = 0; i < fields; ++i) {
+      head += "X-H" + std::to_string(i) + ": " + std::string(value_bytes, 'v') + "\r\n";
+    }
+    return head + "\r\n";
+  };
+  for (const std::string& head : {head_with(800, 30), head_with(3, 8000)}) {
+    auto c = Connect();
+    ASSERT_TRUE(c);
+    ASSERT_OK(c->Write(head));
+    ASSERT_OK_AND_ASSIGN(HttpReply r, c->Read());
+    EXPECT_EQ(r.status, 431) << head.size();
+    EXPECT_EQ(r.Header("content-type"), "application/problem+json");
+    EXPECT_EQ(r.Header("connection"), "close");
+    ExpectSecurityHeaders(r);
+    EXPECT_TRUE(c->WaitClosed());
+  }
+  // Just under the limit in several records is still fine.
+  auto c = Connect();
+  ASSERT_OK(c->Write(head_with(2, 7000)));
+  ASSERT_OK_AND_ASSIGN(HttpReply ok, c->Read());
+  EXPECT_EQ(ok.status, 200);
 }
 
 TEST_F(ServerTest, BodyOverRouteLimitIs413BeforeTheBodyIsRead) {
@@ -620,6 +770,200 @@ TEST_F(ServerTest, StartFailsCleanly) {
   bad_listen.public_listen = "nonsense";
   Server f(bad_listen, handler_, registry_, Env::Default());
   EXPECT_EQ(f.Start().code(), StatusCode::kInvalidArgument);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streaming request bodies and responses.
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char d[32];
+  unsigned int len = 0;
+  EVP_Digest(data.data(), data.size(), d, &len, EVP_sha256(), nullptr);
+  std::string out;
+  for (int i = 0; i < 32; ++i) out += fmt::format("{:02x}", d[i]);
+  return out;
+}
+
+std::string Pattern(size_t n, uint32_t seed) {
+  std::string d(n, '\0');
+  for (char& ch : d) {
+    seed = seed * 1664525 + 1013904223;
+    ch = static_cast<char>(seed >> 24);
+  }
+  return d;
+}
+
+TEST_F(ServerTest, StreamedUploadWithContentLength) {
+  Start(Options());
+  auto c = Connect();
+  ASSERT_TRUE(c);
+  const std::string body = Pattern(5 << 20, 7);
+  ASSERT_OK(c->Write(fmt::format(
+      "POST /stream/upload HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n", body.size())));
+  ASSERT_OK(c->Write(body));
+  ASSERT_OK_AND_ASSIGN(HttpReply r, c->Read());
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, fmt::format("{} {}", body.size(), Sha256Hex(body)));
+  EXPECT_EQ(r.Header("connection"), "");
+  EXPECT_EQ(handler_.declared_length.load(), body.size());
+  ExpectSecurityHeaders(r);
+  // The body was consumed exactly: the connection carries the next request.
+  ASSERT_OK_AND_ASSIGN(HttpReply next, c->Get("/hello"));
+  EXPECT_EQ(next.body, "hello");
+}
+
+TEST_F(ServerTest, StreamedUploadChunkedAndExpectContinue) {
+  Start(Options());
+  auto c = Connect();
+  ASSERT_TRUE(c);
+  const std::string body = Pattern(300 * 1024 + 17, 9);
+  std::string wire =
+      "POST /stream/upload HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n";
+  size_t sizes[] = {1, 1000, 70000, 5, 65536};
+  size_t off = 0;
+  for (size_t i = 0; off < body.size(); ++i) {
+    const size_t n = std::min(sizes[i % 5], body.size() - off);
+    wire += fmt::format("{:x}\r\n", n) + body.substr(off, n) + "\r\n";
+    off += n;
+  }
+  wire += "0\r\n\r\n";
+  ASSERT_OK(c->Write(wire));
+  ASSERT_OK_AND_ASSIGN(HttpReply r, c->Read());
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, fmt::format("{} {}", body.size(), Sha256Hex(body)));
+  EXPECT_EQ(r.Header("connection"), "");
+
+  // 100-continue is sent when the handler starts reading.
+  ASSERT_OK(
+      c->Write("POST /stream/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nExpect: "
+               "100-continue\r\n\r\n"));
+  ASSERT_OK_AND_ASSIGN(HttpReply cont, c->Read());
+  EXPECT_EQ(cont.status, 100);
+  ASSERT_OK(c->Write("abc"));
+  ASSERT_OK_AND_ASSIGN(HttpReply small, c->Read());
+  EXPECT_EQ(small.body, "3 " + Sha256Hex("abc"));
+}
+
+TEST_F(ServerTest, StreamedBodyOverLimitWithContentLengthIs413BeforeHandler) {
+  Start(Options());
+  auto c = Connect();
+  const auto start = Clock::now();
+  ASSERT_OK(c->Write("POST /stream/small HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n"));
+  ASSERT_OK_AND_ASSIGN(HttpReply r, c->Read());
+  EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(400));
+  EXPECT_EQ(r.status, 413);
+  EXPECT_THAT(r.body, HasSubstr("request-body-too-large"));
+  EXPECT_FALSE(handler_.WaitReadResult(std::chrono::milliseconds(50)).has_value());
+  EXPECT_TRUE(c->WaitClosed());
+}
+
+TEST_F(ServerTest, StreamedChunkedBodyOverLimitFailsTheReadAndCloses) {
+  Start(Options());
+  auto c = Connect();
+  const std::string chunk(600, 'x');
+  ASSERT_OK(
+      c->Write("POST /stream/small HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n" +
+               fmt::format("{:x}\r\n{}\r\n{:x}\r\n{}\r\n0\r\n\r\n", chunk.size(), chunk,
+                           chunk.size(), chunk)));
+  auto result = handler_.WaitReadResult(std::chrono::seconds(1));
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->code(), StatusCode::kResourceExhausted) << result->ToString();
+  ASSERT_OK_AND_ASSIGN(HttpReply r, c->Read());
+  EXPECT_EQ(r.status, 413);
+  EXPECT_EQ(r.Header("connection"), "close");
+  EXPECT_TRUE(c->WaitClosed());
+}
+
+TEST_F(ServerTest, StreamedBodyReadPartlyClosesTheConnection) {
+  Start(Options());
+  auto c = Connect();
+  const std::string body = Pattern(100 * 1024, 3);
+  ASSERT_OK(c->Write(fmt::format(
+      "POST /stream/partial HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n", body.size())));
+  ASSERT_OK(c->Write(body));
+  ASSERT_OK_AND_ASSIGN(HttpReply r, c->Read());
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.body, "10 " + Sha256Hex(std::string_view(body).substr(0, 10)));
+  EXPECT_EQ(r.Header("connection"), "close");
+  EXPECT_TRUE(c->WaitClosed());
+}
+
+TEST_F(ServerTest, StreamedBodyTooSlowFailsTheRead) {
+  Start(Options());  // read_timeout 500 ms: 1000 declared bytes must arrive within it
+  auto c = Connect();
+  const auto start = Clock::now();
+  ASSERT_OK(c->Write("POST /stream/upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n"));
+  std::optional<Status> result;
+  while (!result && Clock::now() - start < std::chrono::seconds(2)) {
+    (void)c->Write("y");  // a byte every 50 ms: progress, but far too slow
+    result = handler_.WaitReadResult(std::chrono::milliseconds(50));
+  }
+  const auto elapsed = Clock::now() - start;
+  ASSERT_TRUE(result.has_value());
+  EXPECT_EQ(result->code(), StatusCode::kDeadlineExceeded) << result->ToString();
+  EXPECT_GE(elapsed, std::chrono::milliseconds(450));
+  EXPECT_LT(elapsed, std::chrono::milliseconds(1200));
+  EXPECT_TRUE(c->WaitClosed());
+}
+
+TEST_F(ServerTest, StreamedResponse) {
+  Start(Options());
+  auto c = Connect();
+  ASSERT_OK_AND_ASSIGN(HttpReply r, c->Get("/download/big"));
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(r.Header("content-length"), std::to_string(TestHandler::kDownloadBytes));
+  EXPECT_EQ(r.Header("content-type"), "application/octet-stream");
+  EXPECT_EQ(r.Header("connection"), "");
+  ASSERT_EQ(r.body.size(), TestHandler::kDownloadBytes);
+  EXPECT_TRUE(r.body == TestHandler::DownloadData());
+  ExpectSecurityHeaders(r);
+  EXPECT_TRUE(WaitFor([&] { return observed_.load() == 1; }));
+  EXPECT_EQ(last_status_.load(), 200);
+  EXPECT_EQ(last_bytes_sent_.load(), TestHandler::kDownloadBytes);
+  const std::string count =
+      "sicher_http_requests_total{listener=\"public\",route=\"/download/{kind}\",method=\"GET\","
+      "status=\"200\"} 1";
+  EXPECT_THAT(MetricsWith(count), HasSubstr(count));
+
+  // HEAD: the same head, no body; the connection stays usable.
+  ASSERT_OK(c->Write("HEAD /download/big HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_OK_AND_ASSIGN(HttpReply head, c->Read(/*head_request=*/true));
+  EXPECT_EQ(head.status, 200);
+  EXPECT_EQ(head.Header("content-length"), std::to_string(TestHandler::kDownloadBytes));
+  EXPECT_TRUE(head.body.empty());
+  ExpectSecurityHeaders(head);
+  ASSERT_OK_AND_ASSIGN(HttpReply next, c->Get("/hello"));
+  EXPECT_EQ(next.body, "hello");
+  EXPECT_TRUE(WaitFor([&] { return observed_.load() == 3; }));
+}
+
+TEST_F(ServerTest, StreamedResponseFallback) {
+  Start(Options());
+  auto c = Connect();
+  ASSERT_OK_AND_ASSIGN(HttpReply r, c->Get("/download/fallback"));
+  EXPECT_EQ(r.status, 409);
+  EXPECT_EQ(r.body, "conflict");
+  ExpectSecurityHeaders(r);
+  const std::string count =
+      "sicher_http_requests_total{listener=\"public\",route=\"/download/{kind}\",method=\"GET\","
+      "status=\"409\"} 1";
+  EXPECT_THAT(MetricsWith(count), HasSubstr(count));
+  ASSERT_OK_AND_ASSIGN(HttpReply next, c->Get("/hello"));
+  EXPECT_EQ(next.body, "hello");
+}
+
+TEST_F(ServerTest, StreamedResponseCutShortClosesTheConnection) {
+  Start(Options());
+  for (const char* kind : {"short", "throw"}) {
+    auto c = Connect();
+    const auto start = Clock::now();
+    ASSERT_OK(c->Write(fmt::format("GET /download/{} HTTP/1.1\r\nHost: x\r\n\r\n", kind)));
+    auto r = c->Read();  // 1 MiB announced, 100 KiB sent, then the end of the connection
+    EXPECT_FALSE(r.ok()) << kind;
+    EXPECT_LT(Clock::now() - start, std::chrono::milliseconds(1000)) << kind;
+    EXPECT_TRUE(WaitFor([&] { return last_bytes_sent_.load() == 100 * 1024; })) << kind;
+    last_bytes_sent_ = 0;
+  }
 }
 
 }  // namespace

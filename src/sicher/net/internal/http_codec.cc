@@ -1,7 +1,9 @@
 #include "sicher/net/internal/http_codec.h"
 
+#include <fmt/format.h>
 #include <strings.h>
 
+#include <algorithm>
 #include <boost/beast/core/error.hpp>
 
 namespace sicher::net::internal {
@@ -19,6 +21,14 @@ bool ValidFieldName(std::string_view name) {
   }
   return true;
 }
+bool IsFramingField(std::string_view name) {
+  for (std::string_view framing : {"Content-Length", "Transfer-Encoding", "Connection"}) {
+    if (name.size() == framing.size() && strncasecmp(name.data(), framing.data(), name.size()) == 0) {
+      return true;
+    }
+  }
+  return false;
+}
 bool ValidFieldValue(std::string_view value) {
   for (char ch : value) {
     const auto c = static_cast<unsigned char>(ch);
@@ -35,7 +45,7 @@ void InitParser(RequestParser& parser, size_t max_header_bytes) {
   parser.eager(false);
 }
 
-ReadFailure ClassifyReadError(const boost::system::error_code& ec) {
+ReadFailure ClassifyReadError(const boost::system::error_code& ec, ReadPhase phase) {
   if (!ec) return ReadFailure::kNone;
   if (ec == boost::beast::error::timeout) return ReadFailure::kTimeout;
   if (ec.category() != http::make_error_code(http::error::end_of_stream).category()) {
@@ -47,12 +57,28 @@ ReadFailure ClassifyReadError(const boost::system::error_code& ec) {
       return ReadFailure::kClosed;
     case http::error::header_limit:
       return ReadFailure::kHeaderTooLarge;
-    case http::error::body_limit:
     case http::error::buffer_overflow:
+      return phase == ReadPhase::kHead ? ReadFailure::kHeaderTooLarge : ReadFailure::kBodyTooLarge;
+    case http::error::body_limit:
       return ReadFailure::kBodyTooLarge;
     default:
       return ReadFailure::kBadRequest;
   }
+}
+
+ReadFailure HeadReader::Put(boost::asio::const_buffer in, size_t* used) {
+  boost::system::error_code ec;
+  *used = parser_.put(in, ec);
+  consumed_ += *used;
+  if (ec == http::error::need_more) {
+    // Incomplete, so the head is longer than all the bytes seen so far.
+    const size_t pending = in.size() - *used;
+    return consumed_ + pending >= max_header_bytes_ ? ReadFailure::kHeaderTooLarge
+                                                    : ReadFailure::kNone;
+  }
+  if (ec) return ClassifyReadError(ec, ReadPhase::kHead);
+  // Not eager: put() stops at the end of the head.
+  return consumed_ > max_header_bytes_ ? ReadFailure::kHeaderTooLarge : ReadFailure::kNone;
 }
 
 ReadFailure FillRequestHead(const RequestParser& parser, Request* out) {
@@ -98,22 +124,25 @@ bool WantsContinue(const RequestParser& parser) {
 ReadFailure ParseRequestBuffer(
     std::string_view bytes, size_t max_header_bytes,
     const std::function<uint64_t(std::string_view method, std::string_view path)>& body_limit_for,
-    Request* out) {
+    Request* out, size_t read_chunk) {
   RequestParser parser;
   InitParser(parser, max_header_bytes);
+  HeadReader head(parser, max_header_bytes);
   boost::system::error_code ec;
-  boost::asio::const_buffer in(bytes.data(), bytes.size());
-  // Feed the head as a connection's read loop would: put() until the header is done.
-  while (!parser.is_header_done()) {
-    if (in.size() == 0) return ReadFailure::kClosed;  // incomplete: the peer would time out
-    const size_t used = parser.put(in, ec);
-    if (ec == http::error::need_more) {
-      // With the whole input available this means the head is incomplete.
-      return ReadFailure::kClosed;
-    }
-    if (ec) return ClassifyReadError(ec);
-    in += used;
+  // Feed the head as a connection's read loop does: [begin, received) is its buffer, and each
+  // "read" adds up to read_chunk bytes.
+  if (read_chunk == 0) read_chunk = bytes.size();
+  size_t begin = 0;
+  size_t received = 0;
+  while (!head.done()) {
+    if (received == bytes.size()) return ReadFailure::kClosed;  // incomplete: would time out
+    received += std::min(read_chunk, bytes.size() - received);
+    size_t used = 0;
+    const ReadFailure f = head.Put(boost::asio::const_buffer(bytes.data() + begin, received - begin), &used);
+    if (f != ReadFailure::kNone) return f;
+    begin += used;
   }
+  boost::asio::const_buffer in(bytes.data() + begin, bytes.size() - begin);
   if (auto f = FillRequestHead(parser, out); f != ReadFailure::kNone) return f;
   const uint64_t limit = body_limit_for(out->method, out->path);
   if (auto f = ApplyBodyLimit(parser, limit); f != ReadFailure::kNone) return f;
@@ -121,7 +150,7 @@ ReadFailure ParseRequestBuffer(
   while (!parser.is_done()) {
     if (in.size() == 0) {
       parser.put_eof(ec);
-      if (ec) return ClassifyReadError(ec);
+      if (ec) return ClassifyReadError(ec, ReadPhase::kBody);
       break;
     }
     const size_t used = parser.put(in, ec);
@@ -129,11 +158,35 @@ ReadFailure ParseRequestBuffer(
       if (used == 0) return ReadFailure::kClosed;
       ec = {};
     }
-    if (ec) return ClassifyReadError(ec);
+    if (ec) return ClassifyReadError(ec, ReadPhase::kBody);
     in += used;
   }
   out->body = std::move(parser.get().body());
   return ReadFailure::kNone;
+}
+
+bool StatusHasNoBody(int s) { return (s >= 100 && s < 200) || s == 204 || s == 304; }
+
+void AppendResponseHead(const Response& response, bool keep_alive, bool head_request,
+                        std::string* out, std::optional<uint64_t> content_length) {
+  (void)head_request;  // a HEAD answer carries the GET answer's Content-Length
+  const int status = response.status;
+  const std::string_view reason =
+      http::obsolete_reason(http::int_to_status(static_cast<unsigned>(status)));
+  const fmt::format_int code(status);
+  out->append("HTTP/1.1 ").append(code.data(), code.size()).append(" ");
+  out->append(reason.data(), reason.size()).append("\r\n");
+  for (const auto& f : response.headers.fields()) {
+    if (!ValidFieldName(f.name) || !ValidFieldValue(f.value)) continue;
+    if (IsFramingField(f.name)) continue;
+    out->append(f.name).append(": ").append(f.value).append("\r\n");
+  }
+  if (!StatusHasNoBody(status)) {
+    const fmt::format_int length(content_length.value_or(response.body.size()));
+    out->append("Content-Length: ").append(length.data(), length.size()).append("\r\n");
+  }
+  if (!keep_alive) out->append("Connection: close\r\n");
+  out->append("\r\n");
 }
 
 BeastResponse ToBeastResponse(Response&& response, bool keep_alive, bool head_request) {
@@ -144,11 +197,10 @@ BeastResponse ToBeastResponse(Response&& response, bool keep_alive, bool head_re
     // A field that could split the response (CR, LF, NUL) or is not a token is a handler bug;
     // it is dropped rather than sent.
     if (!ValidFieldName(f.name) || !ValidFieldValue(f.value)) continue;
+    if (IsFramingField(f.name)) continue;  // set below
     res.insert(f.name, f.value);
   }
-  const int s = response.status;
-  const bool no_body = (s >= 100 && s < 200) || s == 204 || s == 304;
-  if (no_body) {
+  if (StatusHasNoBody(response.status)) {
     res.erase(http::field::content_length);
   } else {
     res.content_length(response.body.size());
