@@ -82,7 +82,9 @@ class ShutdownTest(ServerTestCase):
             srv.stopped = True
 
     def test_new_tls_handshake_after_sigterm_fails(self):
-        srv = self.start_server(server_config={"shutdown_grace": "5s"})
+        # read_timeout long enough that the held request's half-sent body is still awaited
+        # when the test sends the rest, whatever the sanitizer slow-down.
+        srv = self.start_server(server_config={"shutdown_grace": "5s", "read_timeout": "10s"})
         addr = srv.addr()
         held = Connection(addr)  # an in-flight request keeps the process alive a while
         held.send_raw(b"POST /livez HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5\r\n\r\nab")
