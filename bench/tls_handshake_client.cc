@@ -27,8 +27,8 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <chrono>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -81,15 +81,24 @@ bool ParseArgs(int argc, char** argv, Options& o) {
       }
       return argv[++i];
     };
-    if (a == "--host") o.host = next();
-    else if (a == "--port") o.port = std::atoi(next());
-    else if (a == "--path") o.path = next();
-    else if (a == "--sni") o.sni = next();
-    else if (a == "--threads") o.threads = std::atoi(next());
-    else if (a == "--duration") o.duration_s = std::atof(next());
-    else if (a == "--tls") o.tls = next();
-    else if (a == "--ciphers") o.ciphers = next();
-    else if (a == "--groups") o.groups = next();
+    if (a == "--host")
+      o.host = next();
+    else if (a == "--port")
+      o.port = std::atoi(next());
+    else if (a == "--path")
+      o.path = next();
+    else if (a == "--sni")
+      o.sni = next();
+    else if (a == "--threads")
+      o.threads = std::atoi(next());
+    else if (a == "--duration")
+      o.duration_s = std::atof(next());
+    else if (a == "--tls")
+      o.tls = next();
+    else if (a == "--ciphers")
+      o.ciphers = next();
+    else if (a == "--groups")
+      o.groups = next();
     else if (a == "--help" || a == "-h") {
       Usage(argv[0]);
       std::exit(0);
@@ -157,8 +166,8 @@ void Fail(Counters& c, const std::string& why) {
 }
 
 // One connection; the outcome goes to the counters. record: keep what was negotiated.
-void OneConnection(SSL_CTX* ctx, const Options& o, const sockaddr_storage& addr,
-                   socklen_t len, const std::string& request, Counters& c, bool record) {
+void OneConnection(SSL_CTX* ctx, const Options& o, const sockaddr_storage& addr, socklen_t len,
+                   const std::string& request, Counters& c, bool record) {
   int fd = Connect(addr, len);
   if (fd < 0) {
     Fail(c, std::string("connect: ") + std::strerror(errno));

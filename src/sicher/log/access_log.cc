@@ -6,7 +6,9 @@
 namespace sicher::log {
 namespace {
 
-void Append(fmt::memory_buffer& out, std::string_view s) { out.append(s.data(), s.data() + s.size()); }
+void Append(fmt::memory_buffer& out, std::string_view s) {
+  out.append(s.data(), s.data() + s.size());
+}
 
 template <class Int>
 void AppendInt(fmt::memory_buffer& out, Int v) {
@@ -80,13 +82,27 @@ void AppendJsonString(std::string_view text, fmt::memory_buffer& out) {
     if (c < 0x80) {
       out.push_back('\\');
       switch (c) {
-        case '"': out.push_back('"'); break;
-        case '\\': out.push_back('\\'); break;
-        case '\b': out.push_back('b'); break;
-        case '\t': out.push_back('t'); break;
-        case '\n': out.push_back('n'); break;
-        case '\f': out.push_back('f'); break;
-        case '\r': out.push_back('r'); break;
+        case '"':
+          out.push_back('"');
+          break;
+        case '\\':
+          out.push_back('\\');
+          break;
+        case '\b':
+          out.push_back('b');
+          break;
+        case '\t':
+          out.push_back('t');
+          break;
+        case '\n':
+          out.push_back('n');
+          break;
+        case '\f':
+          out.push_back('f');
+          break;
+        case '\r':
+          out.push_back('r');
+          break;
         default: {
           const char u[] = {'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
           out.append(u, u + sizeof u);
@@ -133,7 +149,9 @@ void AppendRfc3339(Time t, fmt::memory_buffer& out) {
 void AppendAccessLogLine(Time timestamp, const AccessLogEntry& e, fmt::memory_buffer& out) {
   const size_t cut = e.path.find_first_of("?#");
   const std::string_view path = cut == std::string_view::npos ? e.path : e.path.substr(0, cut);
-  const std::string_view outcome = e.status == 0 ? "unknown" : e.status < 400 ? "success" : "failure";
+  const std::string_view outcome = e.status == 0    ? "unknown"
+                                   : e.status < 400 ? "success"
+                                                    : "failure";
 
   // Keys in sorted order, as a std::map-backed json value dumps them.
   Append(out, "{\"@timestamp\":\"");

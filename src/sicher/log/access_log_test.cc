@@ -71,8 +71,8 @@ std::string JsonString(std::string_view s) {
 }
 
 std::string NlohmannString(std::string_view s) {
-  return nlohmann::json(std::string(s)).dump(-1, ' ', false,
-                                             nlohmann::json::error_handler_t::replace);
+  return nlohmann::json(std::string(s))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 const Time kT = Time(std::chrono::seconds(1767225600) + std::chrono::microseconds(123456));
@@ -89,17 +89,21 @@ TEST(AppendAccessLogLineTest, SameBytesAsTheJsonLine) {
                             .route = "/v1/documents/{id}",
                             .bytes_sent = 42};
   EXPECT_EQ(Built(kT, full), Reference(kT, full));
-  EXPECT_EQ(Built(kT, full),
-            "{\"@timestamp\":\"2026-01-01T00:00:00.123456Z\",\"event\":{\"action\":\"http_request\","
-            "\"category\":[\"web\"],\"dataset\":\"sicher.access\",\"duration\":1500,\"kind\":"
-            "\"event\",\"outcome\":\"success\"},\"http\":{\"request\":{\"id\":"
-            "\"0123456789abcdef0123456789abcdef\",\"method\":\"GET\"},\"response\":{\"body\":"
-            "{\"bytes\":42},\"status_code\":200}},\"sicher\":{\"listener\":\"public\",\"route\":"
-            "\"/v1/documents/{id}\"},\"source\":{\"ip\":\"203.0.113.9\"},\"url\":{\"path\":"
-            "\"/v1/documents/7\"},\"user_agent\":{\"original\":\"curl/8.0\"}}");
+  EXPECT_EQ(
+      Built(kT, full),
+      "{\"@timestamp\":\"2026-01-01T00:00:00.123456Z\",\"event\":{\"action\":\"http_request\","
+      "\"category\":[\"web\"],\"dataset\":\"sicher.access\",\"duration\":1500,\"kind\":"
+      "\"event\",\"outcome\":\"success\"},\"http\":{\"request\":{\"id\":"
+      "\"0123456789abcdef0123456789abcdef\",\"method\":\"GET\"},\"response\":{\"body\":"
+      "{\"bytes\":42},\"status_code\":200}},\"sicher\":{\"listener\":\"public\",\"route\":"
+      "\"/v1/documents/{id}\"},\"source\":{\"ip\":\"203.0.113.9\"},\"url\":{\"path\":"
+      "\"/v1/documents/7\"},\"user_agent\":{\"original\":\"curl/8.0\"}}");
   // Optional fields left out, other outcomes, extreme numbers.
-  const AccessLogEntry bare{.method = "POST", .path = "/p#frag", .status = 503,
-                            .duration_ns = -1, .listener = "operator",
+  const AccessLogEntry bare{.method = "POST",
+                            .path = "/p#frag",
+                            .status = 503,
+                            .duration_ns = -1,
+                            .listener = "operator",
                             .bytes_sent = UINT64_MAX};
   EXPECT_EQ(Built(kT, bare), Reference(kT, bare));
   const AccessLogEntry unknown{.path = "", .status = 0, .listener = "redirect"};
@@ -134,15 +138,25 @@ TEST(AppendAccessLogLineTest, TimestampsMatchFormatRfc3339) {
 
 TEST(AppendJsonStringTest, EscapesExactlyAsNlohmann) {
   for (std::string_view s : {
-           std::string_view(""), std::string_view("plain"), std::string_view("\"\\/"),
-           std::string_view("\b\f\n\r\t\x0b\x1f\x7f", 8), std::string_view("\0x", 2),
+           std::string_view(""),
+           std::string_view("plain"),
+           std::string_view("\"\\/"),
+           std::string_view("\b\f\n\r\t\x0b\x1f\x7f", 8),
+           std::string_view("\0x", 2),
            std::string_view("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"),  // valid 2, 3, 4 bytes
-           std::string_view("\xC3"), std::string_view("\xE2\x82"), std::string_view("\xF0\x9F\x98"),
-           std::string_view("\xC0\xAF"), std::string_view("\xE0\x80\xAF"),  // overlong
-           std::string_view("\xED\xA0\x80"),                             // surrogate
-           std::string_view("\xF4\x90\x80\x80"), std::string_view("\xF5\x80"),  // > U+10FFFF
-           std::string_view("\x80\xBF"), std::string_view("\xC3\x41"), std::string_view("\xE2\x82\x41"),
-           std::string_view("\xFF\xFE"), std::string_view("a\xF0\x9F\x98z\xF0\x9F"),
+           std::string_view("\xC3"),
+           std::string_view("\xE2\x82"),
+           std::string_view("\xF0\x9F\x98"),
+           std::string_view("\xC0\xAF"),
+           std::string_view("\xE0\x80\xAF"),  // overlong
+           std::string_view("\xED\xA0\x80"),  // surrogate
+           std::string_view("\xF4\x90\x80\x80"),
+           std::string_view("\xF5\x80"),  // > U+10FFFF
+           std::string_view("\x80\xBF"),
+           std::string_view("\xC3\x41"),
+           std::string_view("\xE2\x82\x41"),
+           std::string_view("\xFF\xFE"),
+           std::string_view("a\xF0\x9F\x98z\xF0\x9F"),
        }) {
     EXPECT_EQ(JsonString(s), NlohmannString(s)) << ::testing::PrintToString(std::string(s));
   }
@@ -151,7 +165,8 @@ TEST(AppendJsonStringTest, EscapesExactlyAsNlohmann) {
 TEST(AppendJsonStringTest, RandomBytesEscapeExactlyAsNlohmann) {
   std::mt19937 rng(42);
   // Mostly bytes that matter: controls, quotes, lead and continuation bytes.
-  const std::string interesting = std::string(1, '\0') + "\x01\x1f \"\\a\x7f\x80\x8f\x90\x9f\xa0\xbf\xc0\xc1\xc2\xdf"
+  const std::string interesting = std::string(1, '\0') +
+                                  "\x01\x1f \"\\a\x7f\x80\x8f\x90\x9f\xa0\xbf\xc0\xc1\xc2\xdf"
                                   "\xe0\xe1\xed\xee\xef\xf0\xf1\xf4\xf5\xff";
   for (int round = 0; round < 20000; ++round) {
     std::string s(rng() % 12, '\0');

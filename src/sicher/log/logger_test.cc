@@ -104,13 +104,19 @@ TEST_F(LoggerTest, WriteAccessWritesTheSameLineBuffered) {
   options.flush_interval = std::chrono::milliseconds(0);  // no flusher thread: flush by hand
   auto logger = Open(mem_, options);
   clock_.Advance(std::chrono::microseconds(1234567));
-  const AccessLogEntry e{.method = "POST", .path = "/v1/login?x=1", .status = 401,
-                         .duration_ns = 2000, .client_ip = "::1", .user_agent = "ua\xff",
-                         .request_id = "rid", .listener = "public", .route = "/v1/login",
+  const AccessLogEntry e{.method = "POST",
+                         .path = "/v1/login?x=1",
+                         .status = 401,
+                         .duration_ns = 2000,
+                         .client_ip = "::1",
+                         .user_agent = "ua\xff",
+                         .request_id = "rid",
+                         .listener = "public",
+                         .route = "/v1/login",
                          .bytes_sent = 10};
   logger->Write(Category::kAccess,
-                AccessLogLine(e.method, e.path, e.status, e.duration_ns, e.client_ip,
-                              e.user_agent, e.request_id, e.listener, e.route, e.bytes_sent));
+                AccessLogLine(e.method, e.path, e.status, e.duration_ns, e.client_ip, e.user_agent,
+                              e.request_id, e.listener, e.route, e.bytes_sent));
   logger->WriteAccess(e);
   ASSERT_OK_AND_ASSIGN(std::string before, mem_.ReadFile("/data/logs/access.log"));
   EXPECT_EQ(SplitLines(before).size(), 1u);  // the WriteAccess line waits in memory

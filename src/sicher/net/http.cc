@@ -19,9 +19,12 @@ int HexDigit(char c) {
 
 std::string_view ListenerName(Listener l) {
   switch (l) {
-    case Listener::kPublic: return "public";
-    case Listener::kOperator: return "operator";
-    case Listener::kRedirect: return "redirect";
+    case Listener::kPublic:
+      return "public";
+    case Listener::kOperator:
+      return "operator";
+    case Listener::kRedirect:
+      return "redirect";
   }
   return "unknown";
 }

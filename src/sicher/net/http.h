@@ -80,10 +80,10 @@ struct Response;
 using StreamFn = std::function<Response(ResponseWriter&)>;
 
 struct Request {
-  std::string method;   // "GET"
-  std::string target;   // as sent: "/v1/x?y=1"
-  std::string path;     // percent-decoded path: "/v1/x"
-  std::string query;    // raw query without '?': "y=1"
+  std::string method;  // "GET"
+  std::string target;  // as sent: "/v1/x?y=1"
+  std::string path;    // percent-decoded path: "/v1/x"
+  std::string query;   // raw query without '?': "y=1"
   Headers headers;
   std::string body;
   Listener listener = Listener::kPublic;

@@ -69,8 +69,8 @@ TEST(HttpCodecTest, Limits) {
 // TLS-record-sized reads (found by tests/integration/test_limits.py).
 TEST(HttpCodecTest, HeaderLimitCoversTheWholeHeadAcrossReads) {
   constexpr size_t kLimit = 16 * 1024;
-  const std::string many_small = HeadWithFields(800, 30);   // ~32 KB in 800 fields
-  const std::string few_big = HeadWithFields(3, 8000);      // ~24 KB in 3 fields
+  const std::string many_small = HeadWithFields(800, 30);  // ~32 KB in 800 fields
+  const std::string few_big = HeadWithFields(3, 8000);     // ~24 KB in 3 fields
   for (size_t chunk : {size_t{0}, size_t{1}, size_t{100}, size_t{4096}, size_t{16384}}) {
     Request r;
     EXPECT_EQ(Parse(many_small, &r, 0, kLimit, chunk), ReadFailure::kHeaderTooLarge) << chunk;

@@ -214,7 +214,7 @@ class Server::Impl {
     std::string peer_ip;
     bool peer_trusted = false;
     std::string tls_protocol;
-    bool idle = true;  // waiting for a handshake or the next request (strand only)
+    bool idle = true;         // waiting for a handshake or the next request (strand only)
     std::string head_buffer;  // the response head being written, reused across requests
     // Random bytes for request ids, drawn from Env.random 16 ids at a time.
     std::array<uint8_t, 256> id_pool{};
@@ -269,8 +269,7 @@ class Server::Impl {
     metrics::Counter* requests = nullptr;
     metrics::Histogram* duration = nullptr;
   };
-  RequestSeries SeriesFor(Listener l, std::string_view route, std::string_view method,
-                          int status);
+  RequestSeries SeriesFor(Listener l, std::string_view route, std::string_view method, int status);
 
   ServerOptions options_;
   Handler& handler_;
@@ -888,8 +887,7 @@ asio::awaitable<bool> Server::Impl::WriteResponse(Connection& c, Stream& stream,
   c.head_buffer.clear();
   internal::AppendResponseHead(response, keep_alive, request.method == "HEAD", &c.head_buffer);
   const std::array<asio::const_buffer, 2> buffers = {
-      asio::buffer(c.head_buffer),
-      send_body ? asio::buffer(response.body) : asio::const_buffer()};
+      asio::buffer(c.head_buffer), send_body ? asio::buffer(response.body) : asio::const_buffer()};
   c.Tcp().expires_after(options_.read_timeout);
   auto [ec, n] = co_await asio::async_write(stream, buffers, kNoThrow);
   response.body_bytes_sent = (ec || !send_body) ? 0 : response.body.size();

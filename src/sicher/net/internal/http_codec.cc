@@ -23,7 +23,8 @@ bool ValidFieldName(std::string_view name) {
 }
 bool IsFramingField(std::string_view name) {
   for (std::string_view framing : {"Content-Length", "Transfer-Encoding", "Connection"}) {
-    if (name.size() == framing.size() && strncasecmp(name.data(), framing.data(), name.size()) == 0) {
+    if (name.size() == framing.size() &&
+        strncasecmp(name.data(), framing.data(), name.size()) == 0) {
       return true;
     }
   }
@@ -138,7 +139,8 @@ ReadFailure ParseRequestBuffer(
     if (received == bytes.size()) return ReadFailure::kClosed;  // incomplete: would time out
     received += std::min(read_chunk, bytes.size() - received);
     size_t used = 0;
-    const ReadFailure f = head.Put(boost::asio::const_buffer(bytes.data() + begin, received - begin), &used);
+    const ReadFailure f =
+        head.Put(boost::asio::const_buffer(bytes.data() + begin, received - begin), &used);
     if (f != ReadFailure::kNone) return f;
     begin += used;
   }
