@@ -2,7 +2,8 @@
 #
 #   sicher_library(NAME base SOURCES a.cc b.cc DEPS fmt::fmt)
 #     -> static library sicher_base, include root src/, alias sicher::base
-#   sicher_test(NAME base_test SOURCES a_test.cc DEPS sicher::base LABELS unit)
+#   sicher_test(NAME base_test SOURCES a_test.cc DEPS sicher::base LABELS unit
+#               [ENVIRONMENT "VAR=value"])
 #     -> gtest executable registered with CTest, each test labelled.
 
 function(sicher_library)
@@ -17,15 +18,19 @@ function(sicher_test)
   if(NOT SICHER_BUILD_TESTS)
     return()
   endif()
-  cmake_parse_arguments(ARG "" "NAME" "SOURCES;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "NAME;ENVIRONMENT" "SOURCES;DEPS;LABELS" ${ARGN})
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
   add_executable(${ARG_NAME} ${ARG_SOURCES})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} sicher::testing GTest::gtest
                         GTest::gmock GTest::gtest_main)
+  set(env_property)
+  if(ARG_ENVIRONMENT)
+    set(env_property ENVIRONMENT "${ARG_ENVIRONMENT}")
+  endif()
   gtest_discover_tests(${ARG_NAME}
     DISCOVERY_MODE PRE_TEST
-    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300
+    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT 300 ${env_property}
     WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 endfunction()

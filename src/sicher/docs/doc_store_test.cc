@@ -702,7 +702,8 @@ TEST_F(DocStoreTest, NoPlaintextOnDisk) {
   ASSERT_OK(docs_->Get(ctx, meta.id));
   ASSERT_OK(docs_->List(ctx, "", 10));
   EXPECT_EQ(ReadAll(ctx, meta.id), content);
-  StringSource replacement(content_canary + "-replaced");
+  const std::string replaced = content_canary + "-replaced";  // outlives the source's view
+  StringSource replacement(replaced);
   ASSERT_OK(docs_->Replace(ctx, meta.id, replacement));
   for (const auto& e : Events(actions::kUpload)) {
     EXPECT_EQ(e.user_agent.find("CANARY"), std::string::npos);
