@@ -31,13 +31,6 @@ using internal::Micros;
 using internal::TokenHash;
 using internal::ValidateName;
 
-std::string TruncateUtf8(std::string_view s, size_t max) {
-  if (s.size() <= max) return std::string(s);
-  size_t cut = max;
-  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
-  return std::string(s.substr(0, cut));
-}
-
 std::string_view PrincipalTable(Realm realm) {
   return realm == Realm::kUser ? "users" : "operators";
 }
@@ -141,15 +134,15 @@ AuthService::AuthService(store::Store& store, crypto::Keyring& keyring, Password
 
 AuthService::Parsed AuthService::ParseClient(const ClientInfo& client) const {
   Parsed p;
-  p.user_agent = TruncateUtf8(client.user_agent, kMaxUserAgentBytes);
+  p.user_agent = std::string(TruncateUtf8(client.user_agent, kMaxUserAgentBytes));
   const net::ParsedUserAgent ua =
       ua_parser_.Parse(p.user_agent, net::ParseClientHints(client.ch_mobile, client.ch_platform));
   p.device_type = std::string(net::DeviceTypeName(ua.device_type));
   p.os = ua.os;
   p.browser = ua.browser;
   p.ua_parser = "uap-core " + std::string(ua_parser_.uap_core_version());
-  p.ch_mobile = TruncateUtf8(client.ch_mobile, 16);
-  p.ch_platform = TruncateUtf8(client.ch_platform, 64);
+  p.ch_mobile = std::string(TruncateUtf8(client.ch_mobile, 16));
+  p.ch_platform = std::string(TruncateUtf8(client.ch_platform, 64));
   return p;
 }
 

@@ -18,6 +18,10 @@ std::optional<std::string> Base64Decode(std::string_view text);
 std::string Base64UrlEncode(std::string_view bytes);  // no padding
 std::optional<std::string> Base64UrlDecode(std::string_view text);
 
+// `text` cut to at most `max_bytes`, never inside a UTF-8 sequence (the cut backs up over
+// continuation bytes). Returns a view into `text`.
+std::string_view TruncateUtf8(std::string_view text, size_t max_bytes);
+
 // Compares in time that depends only on the lengths, never on where the bytes differ.
 bool ConstantTimeEquals(std::string_view a, std::string_view b);
 

@@ -44,6 +44,14 @@ TEST(BytesTest, ConstantTimeEquals) {
   EXPECT_TRUE(ConstantTimeEquals("", ""));
 }
 
+TEST(BytesTest, TruncateUtf8NeverSplitsACharacter) {
+  EXPECT_EQ(TruncateUtf8("short", 10), "short");
+  EXPECT_EQ(TruncateUtf8("abcdef", 3), "abc");
+  // "é" is two bytes: cutting at 2 would split it, so the cut backs up to 1.
+  EXPECT_EQ(TruncateUtf8("a\xc3\xa9z", 2), "a");
+  EXPECT_EQ(TruncateUtf8("a\xc3\xa9z", 3), "a\xc3\xa9");
+}
+
 TEST(BytesTest, SecretBytesMovesAndClears) {
   SecretBytes a(std::string_view("key material"));
   SecretBytes b(std::move(a));

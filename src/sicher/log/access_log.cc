@@ -3,6 +3,8 @@
 #include <ctime>
 #include <string>
 
+#include "sicher/base/bytes.h"
+
 namespace sicher::log {
 namespace {
 
@@ -56,14 +58,6 @@ size_t Utf8SequenceLength(std::string_view s, size_t* prefix) {
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
 }  // namespace
-
-std::string_view TruncateUtf8(std::string_view text, size_t max_bytes) {
-  if (text.size() <= max_bytes) return text;
-  size_t end = max_bytes;
-  // Back up over continuation bytes (10xxxxxx) so the cut falls before a lead byte.
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
-  return text.substr(0, end);
-}
 
 void AppendJsonString(std::string_view text, fmt::memory_buffer& out) {
   static constexpr char kHex[] = "0123456789abcdef";

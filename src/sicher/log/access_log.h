@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "sicher/base/bytes.h"  // TruncateUtf8
 #include "sicher/base/clock.h"
 
 namespace sicher::log {
@@ -58,9 +59,6 @@ nlohmann::json AccessLogLine(std::string_view method, std::string_view path, int
                              std::string_view user_agent, std::string_view request_id,
                              std::string_view listener, std::string_view route,
                              uint64_t bytes_sent);
-
-// `text` cut to at most `max_bytes`, never inside a UTF-8 sequence.
-std::string_view TruncateUtf8(std::string_view text, size_t max_bytes);
 
 // Appends `text` as a JSON string (quotes included), escaped as nlohmann::json's
 // dump(-1, ' ', false, error_handler_t::replace) does. Exposed for tests.
