@@ -53,7 +53,7 @@ struct ServerConfig {
   int64_t max_connections = 10000;
   milliseconds shutdown_grace = std::chrono::seconds(10);
   int64_t io_threads = 0;      // 0: number of cores
-  int64_t worker_threads = 0;  // 0: twice the number of cores
+  int64_t worker_threads = 0;  // 0: four per core
   int64_t worker_queue = 1024;
   milliseconds cert_check_interval = std::chrono::seconds(5);  // 0: only SIGHUP reloads
   milliseconds ticket_key_rotation = std::chrono::hours(12);

@@ -224,8 +224,9 @@ std::vector<KeyInfo> BuildKeys() {
                         "Network threads (TLS and HTTP parsing). 0: the number of CPU cores.", 0,
                         1024, [](Config& c) -> int64_t& { return c.server.io_threads; }));
   keys.push_back(IntKey("server.worker_threads", 0,
-                        "Threads for slow work (password hashing, database round trips, "
-                        "backups). 0: twice the number of CPU cores.",
+                        "Threads for handlers that wait on the database or stream documents "
+                        "(password hashing has its own pool, auth.hash_threads). 0: four per CPU "
+                        "core.",
                         0, 4096, [](Config& c) -> int64_t& { return c.server.worker_threads; }));
   keys.push_back(IntKey("server.worker_queue", 1024,
                         "Most tasks waiting for a worker thread; beyond it requests get 503 "
