@@ -18,7 +18,7 @@
 #include <filesystem>
 #include <string>
 
-#include "sicher/auth/data_keys.h"
+#include "sicher/keys/data_keys.h"
 #include "sicher/auth/schema.h"
 #include "sicher/base/ids.h"
 #include "sicher/base/metrics.h"
@@ -164,19 +164,21 @@ int Main(int argc, char** argv) {
     so.migrations = store::CoreMigrations();
     for (auto& m : auth::AuthMigrations()) so.migrations.push_back(m);
     for (auto& m : DocsMigrations()) so.migrations.push_back(m);
+    for (auto& m : audit::AuditMigrations()) so.migrations.push_back(m);
     Result<std::unique_ptr<store::Store>> store = store::OpenSqliteStore(so, env, registry);
     Die(store.status(), "store");
     events::Bus bus;
+    audit::Log audit(**keyring, env);
     DocStoreOptions options;
     options.chunk_size = chunk;
     Result<std::unique_ptr<DocStore>> docs =
-        DocStore::Create(**store, **keyring, bus, env, options);
+        DocStore::Create(**store, **keyring, bus, audit, env, options);
     Die(docs.status(), "docstore");
 
     AccessContext ctx;
     ctx.account_id = NewId(env.random, "acc");
     ctx.actor_id = NewId(env.random, "usr");
-    auth::DataKeys keys(**keyring, env.random);
+    keys::DataKeys keys(**keyring, env.random);
     Die((*store)->Write([&](store::Txn& txn) -> Status {
       RETURN_IF_ERROR(
           txn.Exec("INSERT INTO accounts (id, name_sealed, created_at) VALUES (?, ?, ?)",

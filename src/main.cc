@@ -77,6 +77,49 @@ int main(int argc, char** argv) {
       ->check(CLI::ExistingFile);
   keys_rotate->add_option("--data", data_dir, "data directory");
 
+  CLI::App* audit = app.add_subcommand("audit", "Export and verify the tamper-evident audit log");
+  audit->require_subcommand(1);
+  sicher::app::AuditExportFlags export_flags;
+  CLI::App* audit_export = audit->add_subcommand(
+      "export", "Write an account's audit events, oldest first, to stdout (CSV or JSON Lines)");
+  audit_export->add_option("--account", export_flags.account_id, "account id (acc_...)")
+      ->required();
+  audit_export->add_option("--from", export_flags.from, "first time, RFC 3339 (inclusive)");
+  audit_export->add_option("--to", export_flags.to, "last time, RFC 3339 (exclusive)");
+  audit_export->add_option("--format", export_flags.format, "csv or jsonl")
+      ->required()
+      ->check(CLI::IsMember({"csv", "jsonl"}));
+  audit_export->add_flag("--proofs", export_flags.proofs,
+                         "JSON Lines only: checkpoint first and add each event's inclusion proof");
+  audit_export->add_option("--config", config_path, "TOML configuration file")
+      ->check(CLI::ExistingFile);
+  audit_export->add_option("--data", data_dir, "data directory");
+  sicher::app::AuditVerifyFlags verify_flags;
+  CLI::App* audit_verify = audit->add_subcommand(
+      "verify",
+      "Verify signed checkpoints, their consistency, and an export's proofs (or, without "
+      "--export, every event in the local data directory)");
+  audit_verify
+      ->add_option("--checkpoint", verify_flags.checkpoints,
+                   "checkpoint file (GET /v1/audit/checkpoint); give two to check that "
+                   "the later extends the earlier")
+      ->required()
+      ->expected(1, 2)
+      ->check(CLI::ExistingFile);
+  audit_verify
+      ->add_option("--export", verify_flags.export_file, "JSON Lines export made with proofs")
+      ->check(CLI::ExistingFile);
+  audit_verify->add_option("--key", verify_flags.key,
+                           "verifier key (GET /v1/audit/key) or a file holding it; default: "
+                           "the local data directory's signing key");
+  audit_verify
+      ->add_option("--consistency-proof", verify_flags.consistency_proof,
+                   "JSON of GET /v1/audit/consistency (default: computed locally)")
+      ->check(CLI::ExistingFile);
+  audit_verify->add_option("--config", config_path, "TOML configuration file")
+      ->check(CLI::ExistingFile);
+  audit_verify->add_option("--data", data_dir, "data directory");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -102,6 +145,16 @@ int main(int argc, char** argv) {
     if (!data_dir.empty()) flags.data_dir = data_dir;
     flags.environ = Environment();
     return sicher::app::RunKeysRotate(flags, std::cout, std::cerr);
+  }
+  if (audit_export->parsed() || audit_verify->parsed()) {
+    sicher::app::CommandFlags flags;
+    if (!config_path.empty()) flags.config_path = config_path;
+    if (!data_dir.empty()) flags.data_dir = data_dir;
+    flags.environ = Environment();
+    if (audit_export->parsed()) {
+      return sicher::app::RunAuditExport(flags, export_flags, std::cout, std::cerr);
+    }
+    return sicher::app::RunAuditVerify(flags, verify_flags, std::cout, std::cerr);
   }
   if (config->got_subcommand("defaults")) {
     std::cout << sicher::config::DefaultsToml();

@@ -231,8 +231,8 @@ void RegisterAuthRoutes(Router& router, auth::AuthService& service, AuthRoutesOp
                         });
 
   routes->Authenticated("POST", "/v1/me/mfa/totp", R::kPublic, true,
-                        [s](net::Request&, const PathParams&, const Principal& who) {
-                          Result<auth::TotpEnrolment> e = s->BeginTotp(who);
+                        [s](net::Request& req, const PathParams&, const Principal& who) {
+                          Result<auth::TotpEnrolment> e = s->BeginTotp(who, ClientOf(req));
                           return e.ok() ? JsonResponse(200, TotpJson(*e)) : Error(e.status());
                         });
 
@@ -271,7 +271,8 @@ void RegisterAuthRoutes(Router& router, auth::AuthService& service, AuthRoutesOp
         std::string password, code;
         Status st = password_and_code(req, &password, &code);
         if (!st.ok()) return Error(st);
-        Result<std::vector<std::string>> codes = s->RegenerateRecoveryCodes(who, password, code);
+        Result<std::vector<std::string>> codes =
+            s->RegenerateRecoveryCodes(who, password, code, ClientOf(req));
         if (!codes.ok()) return Error(codes.status());
         return JsonResponse(200, {{"recovery_codes", *codes}});
       });
@@ -309,7 +310,7 @@ void RegisterAuthRoutes(Router& router, auth::AuthService& service, AuthRoutesOp
                             json(key).dump())));
           }
         }
-        Status st = s->UpdateAccount(who, p.Get("id"), name, require_mfa);
+        Status st = s->UpdateAccount(who, p.Get("id"), name, require_mfa, ClientOf(req));
         if (!st.ok()) return Error(st);
         Result<auth::AccountView> a = s->GetAccount(who, p.Get("id"));
         return a.ok() ? JsonResponse(200, account_json(*a)) : Error(a.status());
@@ -341,7 +342,7 @@ void RegisterAuthRoutes(Router& router, auth::AuthService& service, AuthRoutesOp
         const std::optional<auth::Role> parsed =
             role->empty() ? std::optional(auth::Role::kMember) : auth::ParseRole(*role);
         if (!parsed) return Error(InvalidArgumentError("role must be admin or member"));
-        Result<auth::Invitation> inv = s->Invite(who, p.Get("id"), *email, *parsed);
+        Result<auth::Invitation> inv = s->Invite(who, p.Get("id"), *email, *parsed, ClientOf(req));
         if (!inv.ok()) return Error(inv.status());
         return JsonResponse(201, {{"invitation_id", inv->id},
                                   {"token", inv->token},
@@ -358,13 +359,15 @@ void RegisterAuthRoutes(Router& router, auth::AuthService& service, AuthRoutesOp
                           const std::optional<auth::Role> parsed = auth::ParseRole(*role);
                           if (!parsed)
                             return Error(InvalidArgumentError("role must be admin or member"));
-                          Status st = s->ChangeRole(who, p.Get("id"), p.Get("user"), *parsed);
+                          Status st = s->ChangeRole(who, p.Get("id"), p.Get("user"), *parsed,
+                                                    ClientOf(req));
                           return st.ok() ? NoContent() : Error(st);
                         });
 
   routes->Authenticated("DELETE", "/v1/accounts/{id}/members/{user}", R::kPublic, false,
-                        [s](net::Request&, const PathParams& p, const Principal& who) {
-                          Status st = s->RemoveMember(who, p.Get("id"), p.Get("user"));
+                        [s](net::Request& req, const PathParams& p, const Principal& who) {
+                          Status st =
+                              s->RemoveMember(who, p.Get("id"), p.Get("user"), ClientOf(req));
                           return st.ok() ? NoContent() : Error(st);
                         });
 
@@ -374,7 +377,7 @@ void RegisterAuthRoutes(Router& router, auth::AuthService& service, AuthRoutesOp
                           if (!body.ok()) return Error(body.status());
                           Result<std::string> user = Field(*body, "user_id");
                           if (!user.ok()) return Error(user.status());
-                          Status st = s->TransferOwnership(who, p.Get("id"), *user);
+                          Status st = s->TransferOwnership(who, p.Get("id"), *user, ClientOf(req));
                           return st.ok() ? NoContent() : Error(st);
                         });
 
@@ -387,8 +390,9 @@ void RegisterAuthRoutes(Router& router, auth::AuthService& service, AuthRoutesOp
                         });
 
   routes->Authenticated("POST", "/v1/invitations/{token}/accept", R::kPublic, false,
-                        [s](net::Request&, const PathParams& p, const Principal& who) {
-                          Result<std::string> account = s->AcceptInvitation(who, p.Get("token"));
+                        [s](net::Request& req, const PathParams& p, const Principal& who) {
+                          Result<std::string> account =
+                              s->AcceptInvitation(who, p.Get("token"), ClientOf(req));
                           if (!account.ok()) return Error(account.status());
                           return JsonResponse(200, {{"account_id", *account}});
                         });
@@ -401,7 +405,7 @@ void RegisterAuthRoutes(Router& router, auth::AuthService& service, AuthRoutesOp
         Result<std::string> token = Field(*body, "token"), password = Field(*body, "password");
         if (!token.ok()) return Error(token.status());
         if (!password.ok()) return Error(password.status());
-        Result<auth::TotpEnrolment> e = s->BeginOperatorEnrolment(*token, *password);
+        Result<auth::TotpEnrolment> e = s->BeginOperatorEnrolment(*token, *password, ClientOf(req));
         return e.ok() ? JsonResponse(200, TotpJson(*e)) : Error(e.status());
       });
 
@@ -413,7 +417,7 @@ void RegisterAuthRoutes(Router& router, auth::AuthService& service, AuthRoutesOp
                  if (!token.ok()) return Error(token.status());
                  if (!code.ok()) return Error(code.status());
                  Result<std::vector<std::string>> codes =
-                     s->ConfirmOperatorEnrolment(*token, *code);
+                     s->ConfirmOperatorEnrolment(*token, *code, ClientOf(req));
                  if (!codes.ok()) return Error(codes.status());
                  return JsonResponse(200, {{"recovery_codes", *codes}});
                });

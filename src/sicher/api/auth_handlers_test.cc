@@ -33,17 +33,20 @@ class AuthRoutesTest : public ::testing::Test {
     so.path = dir_ + "/db";
     so.migrations = store::CoreMigrations();
     for (auto& m : auth::AuthMigrations()) so.migrations.push_back(m);
+    for (auto& m : audit::AuditMigrations()) so.migrations.push_back(m);
     ASSERT_OK_AND_ASSIGN(store_, store::OpenSqliteStore(so, env, registry_));
+    audit_ = std::make_unique<audit::Log>(*keyring_, env);
     ASSERT_OK_AND_ASSIGN(parser_, net::UserAgentParser::Create(64));
     hasher_ = std::make_unique<auth::PasswordHasher>(crypto::PasswordParams{}, 2, 16);
     service_ = std::make_unique<auth::AuthService>(*store_, *keyring_, *hasher_, *parser_, bus_,
-                                                   env, auth::AuthOptions{});
+                                                   *audit_, env, auth::AuthOptions{});
     RegisterAuthRoutes(router_, *service_,
                        {.operator_audit = [this](const auth::Principal& p, const net::Request&,
                                                  int) { audited_.push_back(p.id); }});
   }
   void TearDown() override {
     service_.reset();
+    audit_.reset();
     store_.reset();
     std::system(("rm -rf " + dir_).c_str());
   }
@@ -75,6 +78,7 @@ class AuthRoutesTest : public ::testing::Test {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<net::UserAgentParser> parser_;
   std::unique_ptr<auth::PasswordHasher> hasher_;
+  std::unique_ptr<audit::Log> audit_;
   std::unique_ptr<auth::AuthService> service_;
   Router router_;
   std::vector<std::string> audited_;

@@ -6,8 +6,9 @@
 #include <iostream>
 
 #include "sicher/app/services.h"
-#include "sicher/auth/data_keys.h"
+#include "sicher/audit/log.h"
 #include "sicher/auth/schema.h"
+#include "sicher/keys/data_keys.h"
 #include "sicher/store/sqlite/sqlite_store.h"
 
 namespace sicher::app {
@@ -92,12 +93,25 @@ int RunKeysRotate(const CommandFlags& flags, std::ostream& out, std::ostream& er
   Result<std::unique_ptr<store::Store>> store = store::OpenSqliteStore(so, env, registry);
   if (!store.ok()) return fail(store.status().WithContext("database"));
 
-  Result<auth::RotationReport> report =
-      auth::RotateKeks(**store, **keyring, env,
+  Result<keys::RotationReport> report =
+      keys::RotateKeks(**store, **keyring, env,
                        [&out](const std::string& line) { out << "sicher: " << line << std::endl; });
   if (!report.ok()) return fail(report.status());
   int64_t total = 0;
   for (const auto& [version, count] : report->keys_by_version) total += count;
+  // The rotation as one audit event (server-wide, actor the command line).
+  audit::Log log(**keyring, env);
+  audit::Event ev;
+  ev.action = "keys.rotated";
+  ev.scope = std::string(audit::kSystemScope);
+  ev.actor_type = audit::ActorType::kSystem;
+  ev.actor_id = "cli";
+  ev.target_type = "keyring";
+  ev.details = {{"new_kek_version", report->new_version}, {"data_keys", total}};
+  if (Status s = (*store)->Write([&](store::Txn& txn) { return log.Append(txn, ev, nullptr); });
+      !s.ok()) {
+    return fail(s.WithContext("rotation done, but its audit event was not recorded"));
+  }
   out << "sicher: key rotation complete: KEK version " << report->new_version << " is current, "
       << total << " data keys" << std::endl;
   return 0;

@@ -10,6 +10,7 @@
 #include <stop_token>
 #include <thread>
 
+#include "sicher/api/audit_handlers.h"
 #include "sicher/api/auth_handlers.h"
 #include "sicher/api/doc_handlers.h"
 #include "sicher/api/health.h"
@@ -23,6 +24,7 @@
 #include "sicher/events/events.h"
 #include "sicher/log/access_log.h"
 #include "sicher/log/logger.h"
+#include "sicher/log/syslog_sink.h"
 #include "sicher/net/server.h"
 #include "sicher/store/sqlite/sqlite_store.h"
 
@@ -84,23 +86,22 @@ net::ServerOptions ToServerOptions(const config::Config& c, log::Logger& logger)
   return o;
 }
 
-// The security log's line for a login event (ECS names).
-nlohmann::json LoginLogLine(const events::LoginAttempted& e) {
-  nlohmann::json line = {
-      {"event",
-       {{"category", {"authentication"}},
-        {"action", e.reason == "logout" ? "logout" : "login"},
-        {"outcome", e.outcome},
-        {"reason", e.reason},
-        {"id", e.id}}},
-      {"user", {{"id", e.principal_id}}},
-      {"source", {{"ip", e.client_ip}}},
-      {"user_agent", {{"original", e.user_agent}}},
-      {"device", {{"type", e.device_type}, {"os", e.os}, {"browser", e.browser}}},
-      {"sicher", {{"realm", e.realm}, {"auth_method", e.method}, {"new_device", e.new_device}}},
-      {"http", {{"request", {{"id", e.request_id}}}}}};
-  if (!e.session_id.empty()) line["session"] = {{"id", e.session_id}};
-  return line;
+// The syslog copy of the logs (log.syslog.*), or nullptr when log.syslog.address is empty.
+Result<std::unique_ptr<log::SyslogSink>> OpenSyslog(const config::SyslogConfig& c,
+                                                    metrics::Registry& registry,
+                                                    log::Logger& logger) {
+  if (c.address.empty()) return std::unique_ptr<log::SyslogSink>();
+  log::SyslogOptions o;
+  ASSIGN_OR_RETURN(o.address, log::ParseSyslogAddress(c.address));
+  ASSIGN_OR_RETURN(o.facility, log::ParseSyslogFacility(c.facility));
+  ASSIGN_OR_RETURN(o.categories, log::ParseCategoryList(c.categories));
+  o.queue_limit = static_cast<size_t>(c.queue_limit);
+  o.max_message_bytes = static_cast<size_t>(c.max_message_bytes);
+  o.hostname = c.hostname;
+  o.report = [&logger](std::string_view line) {
+    logger.App(log::Level::kWarn, line, {{"log", {{"logger", "syslog"}}}});
+  };
+  return log::SyslogSink::Open(registry, std::move(o));
 }
 
 std::string Url(std::string_view scheme, const std::string& address) {
@@ -157,6 +158,9 @@ int RunServe(const ServeFlags& flags, std::ostream& out, std::ostream& err) {
   }
 
   metrics::Registry registry;
+  Result<std::unique_ptr<log::SyslogSink>> syslog = OpenSyslog(cfg.log.syslog, registry, logger);
+  if (!syslog.ok()) return fail(syslog.status().WithContext("log.syslog"));
+  log::ScopedForwarder syslog_forwarding(logger, syslog->get());  // detached before the sink goes
   events::Bus bus;
   Result<std::unique_ptr<Services>> opened =
       Services::Open(env, cfg, *dir, flags.environ, registry, bus);
@@ -177,10 +181,8 @@ int RunServe(const ServeFlags& flags, std::ostream& out, std::ostream& err) {
                             .bytes_sent = e.bytes_sent});
       });
 
-  events::Subscription security_log =
-      bus.Subscribe<events::LoginAttempted>([&logger](const events::LoginAttempted& e) {
-        logger.Write(log::Category::kSecurity, LoginLogLine(e));
-      });
+  // Audit events reach the category log files (security, access, audit) after their commit.
+  services.audit->SetLogger(&logger);
 
   api::Router router;
   api::RegisterHealthRoutes(router,
@@ -190,23 +192,34 @@ int RunServe(const ServeFlags& flags, std::ostream& out, std::ostream& err) {
                              .data_dir = dir->root,
                              .min_free_bytes = cfg.health.min_free_bytes},
                             registry);
-  api::RegisterAuthRoutes(router, *services.auth,
-                          {.operator_audit = [&logger](const auth::Principal& who,
-                                                       const net::Request& req, int status) {
-                            logger.Write(
-                                log::Category::kAudit,
-                                {{"event",
-                                  {{"category", {"iam"}},
-                                   {"action", "operator.request"},
-                                   {"outcome", status < 400 ? "success" : "failure"}}},
-                                 {"user", {{"id", who.id}}},
-                                 {"session", {{"id", who.session_id}}},
-                                 {"http",
-                                  {{"request", {{"id", req.request_id}, {"method", req.method}}},
-                                   {"response", {{"status_code", status}}}}},
-                                 {"url", {{"path", req.path}}},
-                                 {"source", {{"ip", req.client_ip}}}});
-                          }});
+  api::RegisterAuthRoutes(
+      router, *services.auth,
+      {.operator_audit = [&services, &logger](const auth::Principal& who, const net::Request& req,
+                                              int status) {
+        audit::Event ev;
+        ev.action = "operator.request";
+        ev.scope = who.id;
+        ev.actor_type = audit::ActorType::kOperator;
+        ev.actor_id = who.id;
+        ev.outcome = status < 400 ? "success" : "failure";
+        ev.ip = req.client_ip;
+        ev.user_agent = std::string(req.headers.Get("User-Agent"));
+        ev.request_id = req.request_id;
+        ev.details = {{"method", req.method},
+                      {"path", req.path},
+                      {"status", status},
+                      {"session_id", who.session_id}};
+        audit::Pending pending;
+        const Status s = services.store->Write(
+            [&](store::Txn& txn) { return services.audit->Append(txn, ev, &pending); });
+        if (s.ok()) {
+          services.audit->Publish(pending);
+        } else {
+          logger.App(log::Level::kError, "could not record an operator request",
+                     {{"error", {{"message", s.message()}}}});
+        }
+      }});
+  api::RegisterAuditRoutes(router, *services.auth, *services.audit, *services.store);
 
   api::RegisterDocRoutes(router, *services.auth, *services.docs, *services.ua_parser,
                          {.max_document_bytes = cfg.docs.max_document_bytes});
@@ -215,6 +228,34 @@ int RunServe(const ServeFlags& flags, std::ostream& out, std::ostream& err) {
   // at start and every hour (an hour's grace, so no upload in progress is touched).
   std::mutex sweep_mu;
   std::condition_variable_any sweep_cv;
+  // Audit checkpoints every audit.checkpoint_interval while the log grows; retention hourly.
+  std::jthread checkpointer([&](std::stop_token stop) {
+    MonoTime next_purge{};
+    for (;;) {
+      Result<audit::StoredCheckpoint> cp = services.audit->MakeCheckpoint(store);
+      if (!cp.ok() && cp.status().code() != StatusCode::kFailedPrecondition) {
+        logger.App(log::Level::kWarn, "audit checkpoint failed",
+                   {{"error", {{"message", cp.status().message()}}}});
+      }
+      if (env.clock.MonoNow() >= next_purge) {
+        next_purge = env.clock.MonoNow() + std::chrono::hours(1);
+        Result<int64_t> purged = audit::Log::PurgeExpired(
+            store, env.clock.Now() - std::chrono::hours(24) * cfg.audit.retention_days);
+        if (!purged.ok()) {
+          logger.App(log::Level::kWarn, "audit retention purge failed",
+                     {{"error", {{"message", purged.status().message()}}}});
+        } else if (*purged > 0) {
+          logger.App(log::Level::kInfo, "purged audit payloads past retention",
+                     {{"sicher", {{"events", *purged}}}});
+        }
+      }
+      std::unique_lock lock(sweep_mu);
+      if (sweep_cv.wait_for(lock, stop, cfg.audit.checkpoint_interval, [] { return false; })) {
+        return;
+      }
+      if (stop.stop_requested()) return;
+    }
+  });
   std::jthread sweeper([&](std::stop_token stop) {
     for (;;) {
       Result<docs::CleanupStats> swept =

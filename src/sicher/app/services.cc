@@ -26,7 +26,13 @@ std::vector<store::Migration> AllMigrations() {
   std::vector<store::Migration> all = store::CoreMigrations();
   for (store::Migration& m : auth::AuthMigrations()) all.push_back(std::move(m));
   for (store::Migration& m : docs::DocsMigrations()) all.push_back(std::move(m));
+  for (store::Migration& m : audit::AuditMigrations()) all.push_back(std::move(m));
   return all;
+}
+
+std::string AuditSigningKeyPath(const config::Config& cfg, const DataDir& dir) {
+  return cfg.audit.signing_key_path.empty() ? JoinPath(dir.root, "audit-signing.pem")
+                                            : cfg.audit.signing_key_path;
 }
 
 Result<std::unique_ptr<Services>> Services::Open(Env& env, const config::Config& cfg,
@@ -54,6 +60,12 @@ Result<std::unique_ptr<Services>> Services::Open(Env& env, const config::Config&
   if (!opened.ok()) return opened.status().WithContext("database");
   s->store = *std::move(opened);
 
+  s->audit = std::make_unique<audit::Log>(*s->keyring, env);
+  Result<std::unique_ptr<audit::NoteSigner>> signer =
+      audit::LoadOrCreateSigner(env, AuditSigningKeyPath(cfg, dir), cfg.audit.origin);
+  if (!signer.ok()) return signer.status();
+  s->audit->SetSigner(*std::move(signer));
+
   Result<std::unique_ptr<net::UserAgentParser>> parser = net::UserAgentParser::Create();
   if (!parser.ok()) return parser.status().WithContext("user-agent parser");
   s->ua_parser = *std::move(parser);
@@ -68,9 +80,9 @@ Result<std::unique_ptr<Services>> Services::Open(Env& env, const config::Config&
   s->hasher = std::make_unique<auth::PasswordHasher>(params, threads,
                                                      static_cast<size_t>(cfg.auth.hash_queue));
   s->auth = std::make_unique<auth::AuthService>(*s->store, *s->keyring, *s->hasher, *s->ua_parser,
-                                                bus, env, AuthOptionsFrom(cfg));
+                                                bus, *s->audit, env, AuthOptionsFrom(cfg));
   Result<std::unique_ptr<docs::DocStore>> doc_store = docs::DocStore::Create(
-      *s->store, *s->keyring, bus, env,
+      *s->store, *s->keyring, bus, *s->audit, env,
       docs::DocStoreOptions{.chunk_size = static_cast<uint32_t>(cfg.docs.chunk_size),
                             .max_document_bytes = cfg.docs.max_document_bytes});
   if (!doc_store.ok()) return doc_store.status().WithContext("document store");

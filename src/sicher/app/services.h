@@ -9,6 +9,7 @@
 #include <string>
 
 #include "sicher/app/data_dir.h"
+#include "sicher/audit/log.h"
 #include "sicher/auth/password_hasher.h"
 #include "sicher/auth/service.h"
 #include "sicher/base/env.h"
@@ -26,6 +27,7 @@ namespace sicher::app {
 struct Services {
   std::unique_ptr<crypto::Keyring> keyring;
   std::unique_ptr<store::Store> store;
+  std::unique_ptr<audit::Log> audit;  // with its checkpoint signer
   std::unique_ptr<net::UserAgentParser> ua_parser;
   std::unique_ptr<auth::PasswordHasher> hasher;
   std::unique_ptr<auth::AuthService> auth;
@@ -40,6 +42,9 @@ struct Services {
 };
 
 auth::AuthOptions AuthOptionsFrom(const config::Config& cfg);
+
+// The audit checkpoint signing key's file: audit.signing_key_path or <data.dir>/audit-signing.pem.
+std::string AuditSigningKeyPath(const config::Config& cfg, const DataDir& dir);
 
 // Every subsystem's schema migrations, in order: whatever opens the database (serve, CLI
 // commands) must know all of them, or it refuses a database a sibling command created.

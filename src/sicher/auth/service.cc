@@ -31,6 +31,14 @@ using internal::Micros;
 using internal::TokenHash;
 using internal::ValidateName;
 
+// The audit action of a login record: the step for attempts, the session verb otherwise.
+std::string_view LoginActionFor(std::string_view method, std::string_view reason) {
+  if (method == "session") return reason == "logout" ? "session.logout" : "session.revoked";
+  if (method == "totp") return "login.totp";
+  if (method == "recovery_code") return "login.recovery_code";
+  return "login.password";
+}
+
 std::string_view PrincipalTable(Realm realm) {
   return realm == Realm::kUser ? "users" : "operators";
 }
@@ -121,13 +129,14 @@ struct AuthService::LoginRecord {
 };
 
 AuthService::AuthService(store::Store& store, crypto::Keyring& keyring, PasswordHasher& hasher,
-                         const net::UserAgentParser& ua_parser, events::Bus& bus, Env& env,
-                         AuthOptions options)
+                         const net::UserAgentParser& ua_parser, events::Bus& bus, audit::Log& audit,
+                         Env& env, AuthOptions options)
     : store_(store),
       keyring_(keyring),
       hasher_(hasher),
       ua_parser_(ua_parser),
       bus_(bus),
+      audit_(audit),
       env_(env),
       options_(std::move(options)),
       keys_(keyring, env.random) {}
@@ -147,7 +156,8 @@ AuthService::Parsed AuthService::ParseClient(const ClientInfo& client) const {
 }
 
 Status AuthService::RecordLogin(Txn& txn, const LoginRecord& r, const ClientInfo& client,
-                                const Parsed& p, events::LoginAttempted* out) {
+                                const Parsed& p, LoginNote* note) {
+  events::LoginAttempted* out = &note->login;
   const std::string id = NewId(env_.random, "lev");
   auto opt = [](const std::string& v) { return v.empty() ? Value(store::kNull) : Value(v); };
   RETURN_IF_ERROR(txn.Exec(
@@ -173,7 +183,46 @@ Status AuthService::RecordLogin(Txn& txn, const LoginRecord& r, const ClientInfo
                                 .session_id = r.session_id,
                                 .new_device = r.new_device,
                                 .request_id = client.request_id};
-  return OkStatus();
+  audit::Event ev = ClientEvent(LoginActionFor(r.method, r.reason), client, p);
+  ev.scope = r.principal_id.empty() ? std::string(audit::kSystemScope) : r.principal_id;
+  ev.actor_type = r.realm == Realm::kUser ? audit::ActorType::kUser : audit::ActorType::kOperator;
+  ev.actor_id = r.principal_id;
+  ev.target_type = r.realm == Realm::kUser ? "user" : "operator";
+  ev.target_id = r.principal_id;
+  ev.outcome = r.outcome;
+  ev.reason = r.reason;
+  ev.details = {{"realm", RealmName(r.realm)}, {"method", r.method}, {"login_event_id", id},
+                {"new_device", r.new_device},  {"os", p.os},         {"browser", p.browser},
+                {"ua_parser", p.ua_parser}};
+  if (!r.session_id.empty()) ev.details["session_id"] = r.session_id;
+  if (!p.ch_mobile.empty()) ev.details["ch_mobile"] = p.ch_mobile;
+  if (!p.ch_platform.empty()) ev.details["ch_platform"] = p.ch_platform;
+  return audit_.Append(txn, ev, &note->audit);
+}
+
+void AuthService::PublishLogin(LoginNote& note) {
+  audit_.Publish(note.audit);
+  bus_.Publish(note.login);
+}
+
+audit::Event AuthService::ClientEvent(std::string_view action, const ClientInfo& client,
+                                      const Parsed& p) const {
+  audit::Event ev;
+  ev.action = action;
+  ev.ip = client.ip;
+  ev.user_agent = p.user_agent;
+  ev.device_type = p.device_type;
+  ev.request_id = client.request_id;
+  return ev;
+}
+
+audit::Event AuthService::ActorEvent(std::string_view action, const Principal& who,
+                                     const ClientInfo& client) const {
+  audit::Event ev = ClientEvent(action, client, ParseClient(client));
+  ev.scope = who.id;
+  ev.actor_type = who.realm == Realm::kUser ? audit::ActorType::kUser : audit::ActorType::kOperator;
+  ev.actor_id = who.id;
+  return ev;
 }
 
 std::string AuthService::CsrfToken(std::string_view session_id) const {
@@ -244,6 +293,7 @@ Result<SignupResult> AuthService::Signup(std::string_view email, std::string_vie
   const std::string index = keys_.EmailIndex(norm);
   SignupResult out{NewId(env_.random, "usr"), NewId(env_.random, "acc")};
   const Time now = Now();
+  audit::Pending pending;
   Status s = store_.Write([&](Txn& txn) -> Status {
     ASSIGN_OR_RETURN(std::optional<Row> existing,
                      txn.QueryOne("SELECT 1 FROM users WHERE email_index = ?", {index}));
@@ -264,16 +314,23 @@ Result<SignupResult> AuthService::Signup(std::string_view email, std::string_vie
     RETURN_IF_ERROR(txn.Exec(
         "INSERT INTO accounts (id, name_sealed, require_mfa, created_at) VALUES (?, ?, 0, ?)",
         {out.account_id, Blob{account_sealed}, Micros(now)}));
-    return txn.Exec(
-        "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?, ?, "
-        "'owner', ?)",
-        {out.account_id, out.user_id, Micros(now)});
+    RETURN_IF_ERROR(
+        txn.Exec("INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?, ?, "
+                 "'owner', ?)",
+                 {out.account_id, out.user_id, Micros(now)}));
+    audit::Event ev = ActorEvent("account.created", Principal{.id = out.user_id}, client);
+    ev.scope = out.account_id;
+    ev.account_id = out.account_id;
+    ev.target_type = "account";
+    ev.target_id = out.account_id;
+    ev.details = {{"signup", true}, {"owner", out.user_id}};
+    return audit_.Append(txn, ev, &pending);
   });
   if (s.code() == StatusCode::kAlreadyExists) {
     return AlreadyExistsError("a user with this email address already exists");
   }
   RETURN_IF_ERROR(s);
-  (void)client;
+  audit_.Publish(pending);
   return out;
 }
 
@@ -308,7 +365,7 @@ Result<LoginOutcome> AuthService::Login(Realm realm, std::string_view email,
     return OkStatus();
   }));
 
-  events::LoginAttempted event;
+  LoginNote event;
   if (wait > Duration::zero()) {
     RETURN_IF_ERROR(store_.Write([&](Txn& txn) {
       return RecordLogin(txn,
@@ -316,7 +373,7 @@ Result<LoginOutcome> AuthService::Login(Realm realm, std::string_view email,
                           "password", "", false},
                          client, parsed, &event);
     }));
-    bus_.Publish(event);
+    PublishLogin(event);
     LoginOutcome out;
     out.kind = LoginOutcome::Kind::kThrottled;
     out.retry_after = std::max<Duration>(wait, std::chrono::seconds(1));
@@ -345,7 +402,7 @@ Result<LoginOutcome> AuthService::Login(Realm realm, std::string_view email,
            principal_id.empty() ? "unknown_user" : "wrong_password", "password", "", false},
           client, parsed, &event);
     }));
-    bus_.Publish(event);
+    PublishLogin(event);
     return UnauthenticatedError(std::string(kInvalidLogin));
   }
 
@@ -397,7 +454,7 @@ Result<LoginOutcome> AuthService::Login(Realm realm, std::string_view email,
          "password", out.session.session_id, new_device},
         client, parsed, &event);
   }));
-  bus_.Publish(event);
+  PublishLogin(event);
   if (refused) return UnauthenticatedError(std::string(kInvalidLogin));
   return out;
 }
@@ -415,7 +472,7 @@ Result<LoginOutcome> AuthService::LoginMfa(Realm realm, std::string_view challen
   const Parsed parsed = ParseClient(client);
   enum class Result_ { kOk, kBadChallenge, kThrottled, kBadCode } result = Result_::kOk;
   LoginOutcome out;
-  events::LoginAttempted event;
+  LoginNote event;
   RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     const Time now = Now();
     ASSIGN_OR_RETURN(std::optional<Row> row,
@@ -494,7 +551,7 @@ Result<LoginOutcome> AuthService::LoginMfa(Realm realm, std::string_view challen
          out.session.session_id, new_device},
         client, parsed, &event);
   }));
-  bus_.Publish(event);
+  PublishLogin(event);
   switch (result) {
     case Result_::kOk:
       return out;
@@ -550,7 +607,7 @@ Result<Principal> AuthService::Authenticate(Realm realm, std::string_view token,
 
 Status AuthService::Logout(const Principal& who, const ClientInfo& client) {
   const Parsed parsed = ParseClient(client);
-  events::LoginAttempted event;
+  LoginNote event;
   RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     RETURN_IF_ERROR(txn.Exec("UPDATE sessions SET revoked_at = ? WHERE id = ?",
                              {Micros(Now()), who.session_id}));
@@ -558,7 +615,7 @@ Status AuthService::Logout(const Principal& who, const ClientInfo& client) {
         txn, {who.realm, who.id, "", "success", "logout", "session", who.session_id, false}, client,
         parsed, &event);
   }));
-  bus_.Publish(event);
+  PublishLogin(event);
   return OkStatus();
 }
 
@@ -596,7 +653,7 @@ Status AuthService::RevokeSession(const Principal& who, std::string_view session
                                   const ClientInfo& client) {
   if (!IsValidId(session_id, "ses")) return NotFoundError("no such session");
   const Parsed parsed = ParseClient(client);
-  events::LoginAttempted event;
+  LoginNote event;
   RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     RETURN_IF_ERROR(txn.Exec(
         "UPDATE sessions SET revoked_at = ? WHERE id = ? AND principal_id = ? AND revoked_at "
@@ -608,7 +665,7 @@ Status AuthService::RevokeSession(const Principal& who, std::string_view session
                         std::string(session_id), false},
                        client, parsed, &event);
   }));
-  bus_.Publish(event);
+  PublishLogin(event);
   return OkStatus();
 }
 
@@ -634,8 +691,8 @@ Status AuthService::ChangePassword(const Principal& who, std::string_view curren
   ASSIGN_OR_RETURN(bool ok, hasher_.Verify(hash, current_password));
   if (!ok) return PermissionDeniedError("the current password is wrong");
   ASSIGN_OR_RETURN(std::string new_hash, hasher_.Hash(new_password));
-  (void)client;
-  return store_.Write([&](Txn& txn) -> Status {
+  audit::Pending pending;
+  RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     const Time now = Now();
     if (who.realm == Realm::kUser) {
       RETURN_IF_ERROR(
@@ -646,11 +703,18 @@ Status AuthService::ChangePassword(const Principal& who, std::string_view curren
           txn.Exec("UPDATE operators SET password_hash = ? WHERE id = ?", {new_hash, who.id}));
     }
     // Every other session ends: whoever knew the old password is out.
-    return txn.Exec(
+    RETURN_IF_ERROR(txn.Exec(
         "UPDATE sessions SET revoked_at = ? WHERE principal_id = ? AND id <> ? AND revoked_at "
         "IS NULL",
-        {Micros(now), who.id, who.session_id});
-  });
+        {Micros(now), who.id, who.session_id}));
+    audit::Event ev = ActorEvent("password.changed", who, client);
+    ev.target_type = who.realm == Realm::kUser ? "user" : "operator";
+    ev.target_id = who.id;
+    ev.details = {{"other_sessions_revoked", txn.ChangedRows()}};
+    return audit_.Append(txn, ev, &pending);
+  }));
+  audit_.Publish(pending);
+  return OkStatus();
 }
 
 Result<MeView> AuthService::Me(const Principal& who) {

@@ -18,13 +18,14 @@
 #include <string_view>
 #include <vector>
 
-#include "sicher/auth/data_keys.h"
+#include "sicher/audit/log.h"
 #include "sicher/auth/password_hasher.h"
 #include "sicher/auth/permissions.h"
 #include "sicher/auth/throttle.h"
 #include "sicher/base/env.h"
 #include "sicher/events/bus.h"
 #include "sicher/events/events.h"
+#include "sicher/keys/data_keys.h"
 #include "sicher/net/user_agent/user_agent.h"
 #include "sicher/store/store.h"
 
@@ -142,7 +143,7 @@ struct Invitation {
 class AuthService {
  public:
   AuthService(store::Store& store, crypto::Keyring& keyring, PasswordHasher& hasher,
-              const net::UserAgentParser& ua_parser, events::Bus& bus, Env& env,
+              const net::UserAgentParser& ua_parser, events::Bus& bus, audit::Log& audit, Env& env,
               AuthOptions options);
 
   // Sign-up: a user and an account they own. PermissionDenied when sign-up is closed;
@@ -175,14 +176,15 @@ class AuthService {
   Result<MeView> Me(const Principal& who);
 
   // TOTP enrolment and management.
-  Result<TotpEnrolment> BeginTotp(const Principal& who);
+  Result<TotpEnrolment> BeginTotp(const Principal& who, const ClientInfo& client);
   Result<std::vector<std::string>> ConfirmTotp(const Principal& who, std::string_view code,
                                                const ClientInfo& client);
   Status DisableTotp(const Principal& who, std::string_view password, std::string_view code,
                      const ClientInfo& client);
   Result<std::vector<std::string>> RegenerateRecoveryCodes(const Principal& who,
                                                            std::string_view password,
-                                                           std::string_view code);
+                                                           std::string_view code,
+                                                           const ClientInfo& client);
 
   // Login history, newest first. `limit` 1..200.
   Result<Page<LoginEventView>> MyLogins(const Principal& who, std::string_view cursor, int limit);
@@ -193,32 +195,51 @@ class AuthService {
   Result<Role> RoleIn(const Principal& who, std::string_view account_id);
   Result<AccountView> GetAccount(const Principal& who, std::string_view account_id);
   Status UpdateAccount(const Principal& who, std::string_view account_id,
-                       std::optional<std::string> name, std::optional<bool> require_mfa);
+                       std::optional<std::string> name, std::optional<bool> require_mfa,
+                       const ClientInfo& client);
   Result<std::vector<MemberView>> ListMembers(const Principal& who, std::string_view account_id);
   Result<Invitation> Invite(const Principal& who, std::string_view account_id,
-                            std::string_view email, Role role);
-  Result<std::string> AcceptInvitation(const Principal& who, std::string_view token);
+                            std::string_view email, Role role, const ClientInfo& client);
+  Result<std::string> AcceptInvitation(const Principal& who, std::string_view token,
+                                       const ClientInfo& client);
   Status ChangeRole(const Principal& who, std::string_view account_id, std::string_view user_id,
-                    Role role);
-  Status RemoveMember(const Principal& who, std::string_view account_id, std::string_view user_id);
+                    Role role, const ClientInfo& client);
+  Status RemoveMember(const Principal& who, std::string_view account_id, std::string_view user_id,
+                      const ClientInfo& client);
   Status TransferOwnership(const Principal& who, std::string_view account_id,
-                           std::string_view new_owner_id);
+                           std::string_view new_owner_id, const ClientInfo& client);
+  // The ids of the account's current members (for the audit log's merged view).
+  Result<std::vector<std::string>> MemberIds(std::string_view account_id);
 
   // Operators (CLI: `sicher operator add`). Returns the one-time enrolment token.
   Result<std::string> AddOperator(std::string_view email);
   // Enrolment on the operator listener: set a password and get the TOTP secret, then confirm
   // with a code to receive recovery codes. No operator session exists before that.
-  Result<TotpEnrolment> BeginOperatorEnrolment(std::string_view token, std::string_view password);
+  Result<TotpEnrolment> BeginOperatorEnrolment(std::string_view token, std::string_view password,
+                                               const ClientInfo& client);
   Result<std::vector<std::string>> ConfirmOperatorEnrolment(std::string_view token,
-                                                            std::string_view code);
+                                                            std::string_view code,
+                                                            const ClientInfo& client);
 
  private:
   struct Parsed;
   struct LoginRecord;
+  // A login event and its audit record, published together after the commit.
+  struct LoginNote {
+    events::LoginAttempted login;
+    audit::Pending audit;
+  };
   Parsed ParseClient(const ClientInfo& client) const;
-  // Inserts the login event row and fills `out` for publication after the commit.
+  // Inserts the login event row and its audit event, and fills `note` for PublishLogin after
+  // the commit.
   Status RecordLogin(store::Txn& txn, const LoginRecord& record, const ClientInfo& client,
-                     const Parsed& parsed, events::LoginAttempted* out);
+                     const Parsed& parsed, LoginNote* note);
+  void PublishLogin(LoginNote& note);
+  // An audit event with the request's source fields; ActorEvent adds `who` as actor and scope.
+  audit::Event ClientEvent(std::string_view action, const ClientInfo& client,
+                           const Parsed& parsed) const;
+  audit::Event ActorEvent(std::string_view action, const Principal& who,
+                          const ClientInfo& client) const;
   Result<NewSession> CreateSession(store::Txn& txn, const std::string& principal_id, Realm realm,
                                    bool enrol_only, const ClientInfo& client, const Parsed& parsed,
                                    Time now);
@@ -240,9 +261,10 @@ class AuthService {
   PasswordHasher& hasher_;
   const net::UserAgentParser& ua_parser_;
   events::Bus& bus_;
+  audit::Log& audit_;
   Env& env_;
   AuthOptions options_;
-  DataKeys keys_;
+  keys::DataKeys keys_;
 };
 
 }  // namespace sicher::auth

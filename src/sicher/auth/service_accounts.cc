@@ -36,6 +36,13 @@ Result<Role> RoleInTxn(Txn& txn, std::string_view account_id, std::string_view u
 
 }  // namespace
 
+// An account-scoped audit event by `who`.
+audit::Event AccountEvent(audit::Event ev, std::string_view account_id) {
+  ev.scope = std::string(account_id);
+  ev.account_id = std::string(account_id);
+  return ev;
+}
+
 Result<Role> AuthService::RoleIn(const Principal& who, std::string_view account_id) {
   RETURN_IF_ERROR(RequireUser(who));
   if (!IsValidId(account_id, "acc")) return NotFoundError("no such account");
@@ -67,25 +74,39 @@ Result<AccountView> AuthService::GetAccount(const Principal& who, std::string_vi
 }
 
 Status AuthService::UpdateAccount(const Principal& who, std::string_view account_id,
-                                  std::optional<std::string> name,
-                                  std::optional<bool> require_mfa) {
+                                  std::optional<std::string> name, std::optional<bool> require_mfa,
+                                  const ClientInfo& client) {
   ASSIGN_OR_RETURN(Role role, RoleIn(who, account_id));
   RETURN_IF_ERROR(Authorize(role, Action::kAccountUpdate));
   if (name) RETURN_IF_ERROR(internal::ValidateName("name", *name));
   const std::string id(account_id);
-  return store_.Write([&](Txn& txn) -> Status {
+  audit::Pending pending;
+  RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
+    audit::Event ev = AccountEvent(ActorEvent("account.updated", who, client), id);
+    ev.target_type = "account";
+    ev.target_id = id;
+    nlohmann::json changes = nlohmann::json::object();
     if (name) {
+      // The name is personal data: the log says that it changed, not what to.
+      changes["name"] = {{"changed", true}};
       ASSIGN_OR_RETURN(SecretBytes dek, keys_.Get(txn, id));
       ASSIGN_OR_RETURN(std::string sealed, keys_.Seal(dek, "accounts", "name", id, *name));
       RETURN_IF_ERROR(txn.Exec("UPDATE accounts SET name_sealed = ? WHERE id = ?",
                                {Blob{std::move(sealed)}, id}));
     }
     if (require_mfa) {
+      ASSIGN_OR_RETURN(std::optional<Row> before,
+                       txn.QueryOne("SELECT require_mfa FROM accounts WHERE id = ?", {id}));
+      if (!before) return NotFoundError("no such account");
+      changes["require_mfa"] = {{"from", before->GetInt(0) != 0}, {"to", *require_mfa}};
       RETURN_IF_ERROR(txn.Exec("UPDATE accounts SET require_mfa = ? WHERE id = ?",
                                {int64_t{*require_mfa ? 1 : 0}, id}));
     }
-    return OkStatus();
-  });
+    ev.details = {{"changes", std::move(changes)}};
+    return audit_.Append(txn, ev, &pending);
+  }));
+  audit_.Publish(pending);
+  return OkStatus();
 }
 
 Result<std::vector<MemberView>> AuthService::ListMembers(const Principal& who,
@@ -114,7 +135,8 @@ Result<std::vector<MemberView>> AuthService::ListMembers(const Principal& who,
 }
 
 Result<Invitation> AuthService::Invite(const Principal& who, std::string_view account_id,
-                                       std::string_view email, Role role) {
+                                       std::string_view email, Role role,
+                                       const ClientInfo& client) {
   ASSIGN_OR_RETURN(Role actor, RoleIn(who, account_id));
   RETURN_IF_ERROR(Authorize(actor, Action::kMembersInvite));
   RETURN_IF_ERROR(AuthorizeRoleGrant(actor, role));
@@ -123,6 +145,7 @@ Result<Invitation> AuthService::Invite(const Principal& who, std::string_view ac
   Invitation inv;
   inv.id = NewId(env_.random, "inv");
   inv.token = NewToken(env_.random, 32);
+  audit::Pending pending;
   RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     const Time now = Now();
     ASSIGN_OR_RETURN(std::optional<Row> member,
@@ -131,21 +154,29 @@ Result<Invitation> AuthService::Invite(const Principal& who, std::string_view ac
                                   {std::string(account_id), index}));
     if (member) return AlreadyExistsError("this person is already a member");
     inv.expires_at = now + options_.invitation_ttl;
-    return txn.Exec(
+    RETURN_IF_ERROR(txn.Exec(
         "INSERT INTO invitations (id, token_hash, account_id, email_index, role, invited_by, "
         "created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         {inv.id, TokenHash(inv.token), std::string(account_id), index, std::string(RoleName(role)),
-         who.id, Micros(now), Micros(inv.expires_at)});
+         who.id, Micros(now), Micros(inv.expires_at)}));
+    audit::Event ev = AccountEvent(ActorEvent("member.invited", who, client), account_id);
+    ev.target_type = "invitation";
+    ev.target_id = inv.id;
+    ev.details = {{"role", RoleName(role)}, {"expires_at", FormatRfc3339(inv.expires_at)}};
+    return audit_.Append(txn, ev, &pending);
   }));
+  audit_.Publish(pending);
   return inv;
 }
 
-Result<std::string> AuthService::AcceptInvitation(const Principal& who, std::string_view token) {
+Result<std::string> AuthService::AcceptInvitation(const Principal& who, std::string_view token,
+                                                  const ClientInfo& client) {
   RETURN_IF_ERROR(RequireUser(who));
   if (token.empty() || token.size() > 128) {
     return NotFoundError("the invitation is invalid or expired");
   }
   std::string account_id;
+  audit::Pending pending;
   RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     const Time now = Now();
     ASSIGN_OR_RETURN(std::optional<Row> inv,
@@ -166,55 +197,102 @@ Result<std::string> AuthService::AcceptInvitation(const Principal& who, std::str
         "INSERT INTO memberships (account_id, user_id, role, created_at) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (account_id, user_id) DO NOTHING",
         {account_id, who.id, inv->GetText(3), Micros(now)}));
-    return txn.Exec("UPDATE invitations SET accepted_at = ? WHERE id = ?",
-                    {Micros(now), inv->GetText(0)});
+    RETURN_IF_ERROR(txn.Exec("UPDATE invitations SET accepted_at = ? WHERE id = ?",
+                             {Micros(now), inv->GetText(0)}));
+    audit::Event ev = AccountEvent(ActorEvent("invitation.accepted", who, client), account_id);
+    ev.target_type = "invitation";
+    ev.target_id = inv->GetText(0);
+    ev.details = {{"role", inv->GetText(3)}, {"user_id", who.id}};
+    return audit_.Append(txn, ev, &pending);
   }));
+  audit_.Publish(pending);
   return account_id;
 }
 
 Status AuthService::ChangeRole(const Principal& who, std::string_view account_id,
-                               std::string_view user_id, Role role) {
+                               std::string_view user_id, Role role, const ClientInfo& client) {
   ASSIGN_OR_RETURN(Role actor, RoleIn(who, account_id));
   RETURN_IF_ERROR(Authorize(actor, Action::kMembersChangeRole));
   RETURN_IF_ERROR(AuthorizeRoleGrant(actor, role));
-  return store_.Write([&](Txn& txn) -> Status {
+  audit::Pending pending;
+  RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     ASSIGN_OR_RETURN(Role target, RoleInTxn(txn, account_id, user_id));
     if (target == Role::kOwner) {
       return FailedPreconditionError("the owner's role changes only by transferring ownership");
     }
-    return txn.Exec("UPDATE memberships SET role = ? WHERE account_id = ? AND user_id = ?",
-                    {std::string(RoleName(role)), std::string(account_id), std::string(user_id)});
-  });
+    RETURN_IF_ERROR(
+        txn.Exec("UPDATE memberships SET role = ? WHERE account_id = ? AND user_id = ?",
+                 {std::string(RoleName(role)), std::string(account_id), std::string(user_id)}));
+    audit::Event ev = AccountEvent(ActorEvent("member.role_changed", who, client), account_id);
+    ev.target_type = "user";
+    ev.target_id = std::string(user_id);
+    ev.details = {{"changes", {{"role", {{"from", RoleName(target)}, {"to", RoleName(role)}}}}}};
+    return audit_.Append(txn, ev, &pending);
+  }));
+  audit_.Publish(pending);
+  return OkStatus();
 }
 
 Status AuthService::RemoveMember(const Principal& who, std::string_view account_id,
-                                 std::string_view user_id) {
+                                 std::string_view user_id, const ClientInfo& client) {
   ASSIGN_OR_RETURN(Role actor, RoleIn(who, account_id));
   const bool self = user_id == who.id;
   if (!self) RETURN_IF_ERROR(Authorize(actor, Action::kMembersRemove));
-  return store_.Write([&](Txn& txn) -> Status {
+  audit::Pending pending;
+  RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     ASSIGN_OR_RETURN(Role target, RoleInTxn(txn, account_id, user_id));
     RETURN_IF_ERROR(AuthorizeMemberRemoval(actor, target, self));
-    return txn.Exec("DELETE FROM memberships WHERE account_id = ? AND user_id = ?",
-                    {std::string(account_id), std::string(user_id)});
-  });
+    RETURN_IF_ERROR(txn.Exec("DELETE FROM memberships WHERE account_id = ? AND user_id = ?",
+                             {std::string(account_id), std::string(user_id)}));
+    audit::Event ev = AccountEvent(ActorEvent("member.removed", who, client), account_id);
+    ev.target_type = "user";
+    ev.target_id = std::string(user_id);
+    ev.details = {{"role", RoleName(target)}, {"left_by_themselves", self}};
+    return audit_.Append(txn, ev, &pending);
+  }));
+  audit_.Publish(pending);
+  return OkStatus();
 }
 
 Status AuthService::TransferOwnership(const Principal& who, std::string_view account_id,
-                                      std::string_view new_owner_id) {
+                                      std::string_view new_owner_id, const ClientInfo& client) {
   ASSIGN_OR_RETURN(Role actor, RoleIn(who, account_id));
   RETURN_IF_ERROR(Authorize(actor, Action::kOwnershipTransfer));
   if (new_owner_id == who.id) return InvalidArgumentError("you already own this account");
-  return store_.Write([&](Txn& txn) -> Status {
+  audit::Pending pending;
+  RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     ASSIGN_OR_RETURN(Role target, RoleInTxn(txn, account_id, new_owner_id));
-    (void)target;
     // Demote first: at most one owner per account is a unique index.
     RETURN_IF_ERROR(
         txn.Exec("UPDATE memberships SET role = 'admin' WHERE account_id = ? AND user_id = ?",
                  {std::string(account_id), who.id}));
-    return txn.Exec("UPDATE memberships SET role = 'owner' WHERE account_id = ? AND user_id = ?",
-                    {std::string(account_id), std::string(new_owner_id)});
-  });
+    RETURN_IF_ERROR(
+        txn.Exec("UPDATE memberships SET role = 'owner' WHERE account_id = ? AND user_id = ?",
+                 {std::string(account_id), std::string(new_owner_id)}));
+    audit::Event ev =
+        AccountEvent(ActorEvent("account.ownership_transferred", who, client), account_id);
+    ev.target_type = "user";
+    ev.target_id = std::string(new_owner_id);
+    ev.details = {{"changes",
+                   {{"owner", {{"from", who.id}, {"to", std::string(new_owner_id)}}},
+                    {"previous_role_of_new_owner", RoleName(target)}}}};
+    return audit_.Append(txn, ev, &pending);
+  }));
+  audit_.Publish(pending);
+  return OkStatus();
+}
+
+Result<std::vector<std::string>> AuthService::MemberIds(std::string_view account_id) {
+  std::vector<std::string> out;
+  RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
+    ASSIGN_OR_RETURN(std::vector<Row> rows,
+                     txn.Query("SELECT user_id FROM memberships WHERE account_id = ? ORDER BY "
+                               "user_id",
+                               {std::string(account_id)}));
+    for (const Row& r : rows) out.push_back(r.GetText(0));
+    return OkStatus();
+  }));
+  return out;
 }
 
 }  // namespace sicher::auth

@@ -21,7 +21,7 @@ using store::Txn;
 
 // Seals a fresh TOTP secret for `principal_id` as a pending (unconfirmed) credential,
 // replacing any earlier pending one. Returns the secret.
-Result<SecretBytes> StorePendingSecret(Txn& txn, DataKeys& keys, Random& random,
+Result<SecretBytes> StorePendingSecret(Txn& txn, keys::DataKeys& keys, Random& random,
                                        const std::string& principal_id) {
   SecretBytes secret = crypto::NewTotpSecret(random);
   ASSIGN_OR_RETURN(SecretBytes dek, keys.Get(txn, principal_id));
@@ -37,7 +37,7 @@ Result<SecretBytes> StorePendingSecret(Txn& txn, DataKeys& keys, Random& random,
 
 // Opens the TOTP secret of `principal_id`: the confirmed one, or the pending one.
 Result<std::optional<std::pair<SecretBytes, std::optional<int64_t>>>> LoadSecret(
-    Txn& txn, DataKeys& keys, const std::string& principal_id, bool confirmed) {
+    Txn& txn, keys::DataKeys& keys, const std::string& principal_id, bool confirmed) {
   ASSIGN_OR_RETURN(std::optional<Row> row,
                    txn.QueryOne(confirmed ? "SELECT secret_sealed, last_step FROM mfa_totp "
                                             "WHERE principal_id = ? AND confirmed_at IS NOT NULL"
@@ -68,11 +68,12 @@ Result<std::vector<std::string>> AuthService::StoreRecoveryCodes(Txn& txn,
   return codes;
 }
 
-Result<TotpEnrolment> AuthService::BeginTotp(const Principal& who) {
+Result<TotpEnrolment> AuthService::BeginTotp(const Principal& who, const ClientInfo& client) {
   if (who.realm != Realm::kUser) {
     return FailedPreconditionError("operators enrol through their enrolment link");
   }
   TotpEnrolment out;
+  audit::Pending pending;
   RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     ASSIGN_OR_RETURN(std::optional<Row> confirmed,
                      txn.QueryOne("SELECT 1 FROM mfa_totp WHERE principal_id = ? AND "
@@ -84,8 +85,12 @@ Result<TotpEnrolment> AuthService::BeginTotp(const Principal& who) {
     out.secret_base32 = crypto::Base32Encode(secret.view());
     out.otpauth_uri = crypto::OtpauthUri(options_.totp_issuer, email, secret);
     ASSIGN_OR_RETURN(out.qr_svg, crypto::QrSvg(out.otpauth_uri));
-    return OkStatus();
+    audit::Event ev = ActorEvent("mfa.totp_enrolment_started", who, client);
+    ev.target_type = "user";
+    ev.target_id = who.id;
+    return audit_.Append(txn, ev, &pending);
   }));
+  audit_.Publish(pending);
   return out;
 }
 
@@ -93,23 +98,29 @@ Result<std::vector<std::string>> AuthService::ConfirmTotp(const Principal& who,
                                                           std::string_view code,
                                                           const ClientInfo& client) {
   std::vector<std::string> codes;
-  (void)client;
+  audit::Pending pending;
   RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     const Time now = Now();
-    ASSIGN_OR_RETURN(auto pending, LoadSecret(txn, keys_, who.id, /*confirmed=*/false));
-    if (!pending) return FailedPreconditionError("no enrolment in progress; start one first");
-    const std::optional<int64_t> step = crypto::VerifyTotp(pending->first, code, now, std::nullopt);
+    ASSIGN_OR_RETURN(auto secret, LoadSecret(txn, keys_, who.id, /*confirmed=*/false));
+    if (!secret) return FailedPreconditionError("no enrolment in progress; start one first");
+    const std::optional<int64_t> step = crypto::VerifyTotp(secret->first, code, now, std::nullopt);
     if (!step) return InvalidArgumentError("the code is not valid; check the device's clock");
     RETURN_IF_ERROR(
         txn.Exec("UPDATE mfa_totp SET confirmed_at = ?, last_step = ? WHERE principal_id = ?",
                  {Micros(now), *step, who.id}));
     ASSIGN_OR_RETURN(codes, StoreRecoveryCodes(txn, who.id));
     // A session that could only enrol becomes a full one.
-    return txn.Exec(
-        "UPDATE sessions SET scope = 'full' WHERE principal_id = ? AND scope = "
-        "'enrol_mfa'",
-        {who.id});
+    RETURN_IF_ERROR(
+        txn.Exec("UPDATE sessions SET scope = 'full' WHERE principal_id = ? AND scope = "
+                 "'enrol_mfa'",
+                 {who.id}));
+    audit::Event ev = ActorEvent("mfa.totp_enabled", who, client);
+    ev.target_type = "user";
+    ev.target_id = who.id;
+    ev.details = {{"recovery_codes_issued", codes.size()}};
+    return audit_.Append(txn, ev, &pending);
   }));
+  audit_.Publish(pending);
   return codes;
 }
 
@@ -137,22 +148,35 @@ Status AuthService::DisableTotp(const Principal& who, std::string_view password,
     return FailedPreconditionError("operators cannot turn two-factor authentication off");
   }
   RETURN_IF_ERROR(VerifyPasswordAndCode(who, password, code));
-  (void)client;
-  return store_.Write([&](Txn& txn) -> Status {
+  audit::Pending pending;
+  RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     RETURN_IF_ERROR(txn.Exec("DELETE FROM mfa_totp WHERE principal_id = ?", {who.id}));
-    return txn.Exec("DELETE FROM recovery_codes WHERE principal_id = ?", {who.id});
-  });
+    RETURN_IF_ERROR(txn.Exec("DELETE FROM recovery_codes WHERE principal_id = ?", {who.id}));
+    audit::Event ev = ActorEvent("mfa.totp_disabled", who, client);
+    ev.target_type = "user";
+    ev.target_id = who.id;
+    return audit_.Append(txn, ev, &pending);
+  }));
+  audit_.Publish(pending);
+  return OkStatus();
 }
 
 Result<std::vector<std::string>> AuthService::RegenerateRecoveryCodes(const Principal& who,
                                                                       std::string_view password,
-                                                                      std::string_view code) {
+                                                                      std::string_view code,
+                                                                      const ClientInfo& client) {
   RETURN_IF_ERROR(VerifyPasswordAndCode(who, password, code));
   std::vector<std::string> codes;
+  audit::Pending pending;
   RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     ASSIGN_OR_RETURN(codes, StoreRecoveryCodes(txn, who.id));
-    return OkStatus();
+    audit::Event ev = ActorEvent("mfa.recovery_codes_regenerated", who, client);
+    ev.target_type = who.realm == Realm::kUser ? "user" : "operator";
+    ev.target_id = who.id;
+    ev.details = {{"recovery_codes_issued", codes.size()}};
+    return audit_.Append(txn, ev, &pending);
   }));
+  audit_.Publish(pending);
   return codes;
 }
 
@@ -164,6 +188,7 @@ Result<std::string> AuthService::AddOperator(std::string_view email) {
   const std::string index = keys_.EmailIndex(norm);
   const std::string id = NewId(env_.random, "opr");
   const std::string token = NewToken(env_.random, 32);
+  audit::Pending pending;
   RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     const Time now = Now();
     ASSIGN_OR_RETURN(std::optional<Row> existing,
@@ -171,12 +196,22 @@ Result<std::string> AuthService::AddOperator(std::string_view email) {
     if (existing) return AlreadyExistsError("an operator with this email address exists");
     ASSIGN_OR_RETURN(SecretBytes dek, keys_.Create(txn, id, now));
     ASSIGN_OR_RETURN(std::string sealed, keys_.Seal(dek, "operators", "email", id, norm));
-    return txn.Exec(
+    RETURN_IF_ERROR(txn.Exec(
         "INSERT INTO operators (id, email_index, email_sealed, password_hash, enrol_token_hash, "
         "enrol_expires_at, created_at, enrolled_at) VALUES (?, ?, ?, NULL, ?, ?, ?, NULL)",
         {id, index, Blob{std::move(sealed)}, TokenHash(token),
-         Micros(now + options_.invitation_ttl), Micros(now)});
+         Micros(now + options_.invitation_ttl), Micros(now)}));
+    audit::Event ev;
+    ev.action = "operator.added";
+    ev.scope = std::string(audit::kSystemScope);
+    ev.actor_type = audit::ActorType::kSystem;
+    ev.actor_id = "cli";
+    ev.target_type = "operator";
+    ev.target_id = id;
+    ev.details = {{"enrolment_expires_at", FormatRfc3339(now + options_.invitation_ttl)}};
+    return audit_.Append(txn, ev, &pending);
   }));
+  audit_.Publish(pending);
   return token;
 }
 
@@ -197,10 +232,12 @@ Result<std::string> OperatorForToken(Txn& txn, std::string_view token, Time now)
 }  // namespace
 
 Result<TotpEnrolment> AuthService::BeginOperatorEnrolment(std::string_view token,
-                                                          std::string_view password) {
+                                                          std::string_view password,
+                                                          const ClientInfo& client) {
   RETURN_IF_ERROR(crypto::CheckPasswordPolicy(password));
   ASSIGN_OR_RETURN(std::string hash, hasher_.Hash(password));
   TotpEnrolment out;
+  audit::Pending pending;
   RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     ASSIGN_OR_RETURN(std::string id, OperatorForToken(txn, token, Now()));
     RETURN_IF_ERROR(txn.Exec("UPDATE operators SET password_hash = ? WHERE id = ?", {hash, id}));
@@ -209,20 +246,27 @@ Result<TotpEnrolment> AuthService::BeginOperatorEnrolment(std::string_view token
     out.secret_base32 = crypto::Base32Encode(secret.view());
     out.otpauth_uri = crypto::OtpauthUri(options_.totp_issuer + " operator", email, secret);
     ASSIGN_OR_RETURN(out.qr_svg, crypto::QrSvg(out.otpauth_uri));
-    return OkStatus();
+    audit::Event ev = ActorEvent("operator.enrolment_started",
+                                 Principal{.id = id, .realm = Realm::kOperator}, client);
+    ev.target_type = "operator";
+    ev.target_id = id;
+    return audit_.Append(txn, ev, &pending);
   }));
+  audit_.Publish(pending);
   return out;
 }
 
 Result<std::vector<std::string>> AuthService::ConfirmOperatorEnrolment(std::string_view token,
-                                                                       std::string_view code) {
+                                                                       std::string_view code,
+                                                                       const ClientInfo& client) {
   std::vector<std::string> codes;
+  audit::Pending pending;
   RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     const Time now = Now();
     ASSIGN_OR_RETURN(std::string id, OperatorForToken(txn, token, now));
-    ASSIGN_OR_RETURN(auto pending, LoadSecret(txn, keys_, id, /*confirmed=*/false));
-    if (!pending) return FailedPreconditionError("set a password first");
-    const std::optional<int64_t> step = crypto::VerifyTotp(pending->first, code, now, std::nullopt);
+    ASSIGN_OR_RETURN(auto secret, LoadSecret(txn, keys_, id, /*confirmed=*/false));
+    if (!secret) return FailedPreconditionError("set a password first");
+    const std::optional<int64_t> step = crypto::VerifyTotp(secret->first, code, now, std::nullopt);
     if (!step) return InvalidArgumentError("the code is not valid; check the device's clock");
     RETURN_IF_ERROR(
         txn.Exec("UPDATE mfa_totp SET confirmed_at = ?, last_step = ? WHERE principal_id = ?",
@@ -232,8 +276,13 @@ Result<std::vector<std::string>> AuthService::ConfirmOperatorEnrolment(std::stri
         "WHERE id = ?",
         {Micros(now), id}));
     ASSIGN_OR_RETURN(codes, StoreRecoveryCodes(txn, id));
-    return OkStatus();
+    audit::Event ev =
+        ActorEvent("operator.enrolled", Principal{.id = id, .realm = Realm::kOperator}, client);
+    ev.target_type = "operator";
+    ev.target_id = id;
+    return audit_.Append(txn, ev, &pending);
   }));
+  audit_.Publish(pending);
   return codes;
 }
 

@@ -45,7 +45,9 @@ class AuthServiceTest : public ::testing::Test {
     so.path = dir_ + "/sicher.db";
     so.migrations = store::CoreMigrations();
     for (auto& m : AuthMigrations()) so.migrations.push_back(m);
+    for (auto& m : audit::AuditMigrations()) so.migrations.push_back(m);
     ASSERT_OK_AND_ASSIGN(store_, store::OpenSqliteStore(so, env_, registry_));
+    audit_ = std::make_unique<audit::Log>(*keyring_, env_);
     hasher_ = std::make_unique<PasswordHasher>(crypto::PasswordParams{}, 2, 16);
     Recreate();
     events_ = bus_.Subscribe<events::LoginAttempted>(
@@ -53,12 +55,13 @@ class AuthServiceTest : public ::testing::Test {
   }
   void TearDown() override {
     service_.reset();
+    audit_.reset();
     store_.reset();
     std::system(("rm -rf " + dir_).c_str());
   }
   void Recreate() {
-    service_ =
-        std::make_unique<AuthService>(*store_, *keyring_, *hasher_, Parser(), bus_, env_, options_);
+    service_ = std::make_unique<AuthService>(*store_, *keyring_, *hasher_, Parser(), bus_, *audit_,
+                                             env_, options_);
   }
 
   ClientInfo Client(const char* ua = kDesktopUa, std::string ip = "203.0.113.7") {
@@ -84,7 +87,7 @@ class AuthServiceTest : public ::testing::Test {
   }
   // Enrols TOTP for `who` and returns the secret.
   SecretBytes EnrolTotp(const Principal& who, std::vector<std::string>* codes = nullptr) {
-    Result<TotpEnrolment> e = service_->BeginTotp(who);
+    Result<TotpEnrolment> e = service_->BeginTotp(who, Client());
     EXPECT_TRUE(e.ok()) << e.status().ToString();
     SecretBytes secret(std::string_view(*crypto::Base32Decode(e->secret_base32)));
     auto confirmed = service_->ConfirmTotp(
@@ -108,6 +111,7 @@ class AuthServiceTest : public ::testing::Test {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<PasswordHasher> hasher_;
   AuthOptions options_;
+  std::unique_ptr<audit::Log> audit_;
   std::unique_ptr<AuthService> service_;
   events::Subscription events_;
   std::vector<events::LoginAttempted> seen_;
@@ -340,7 +344,7 @@ TEST_F(AuthServiceTest, DisablingTotpNeedsPasswordAndCode) {
 TEST_F(AuthServiceTest, AccountRequiringTwoFactorAllowsOnlyEnrolment) {
   const SignupResult s = SignUp();
   const Principal owner = LogIn();
-  ASSERT_OK(service_->UpdateAccount(owner, s.account_id, std::nullopt, true));
+  ASSERT_OK(service_->UpdateAccount(owner, s.account_id, std::nullopt, true, Client()));
   const Principal limited = LogIn();
   EXPECT_TRUE(limited.enrol_only);
   EXPECT_EQ(seen_.back().reason, "mfa_enrolment_required");
@@ -364,15 +368,15 @@ TEST_F(AuthServiceTest, MembersInvitationsRolesAndAccountLogins) {
   // Bob is not a member of Alice's account: it does not exist for him.
   EXPECT_EQ(service_->GetAccount(bob, a.account_id).status().code(), StatusCode::kNotFound);
 
-  ASSERT_OK_AND_ASSIGN(Invitation inv,
-                       service_->Invite(alice, a.account_id, "Bob@example.com", Role::kMember));
+  ASSERT_OK_AND_ASSIGN(Invitation inv, service_->Invite(alice, a.account_id, "Bob@example.com",
+                                                        Role::kMember, Client()));
   const SignupResult c = SignUp("carol@example.com");
   const Principal carol = LogIn("carol@example.com");
-  EXPECT_EQ(service_->AcceptInvitation(carol, inv.token).status().code(),
+  EXPECT_EQ(service_->AcceptInvitation(carol, inv.token, Client()).status().code(),
             StatusCode::kPermissionDenied);
-  ASSERT_OK_AND_ASSIGN(std::string joined, service_->AcceptInvitation(bob, inv.token));
+  ASSERT_OK_AND_ASSIGN(std::string joined, service_->AcceptInvitation(bob, inv.token, Client()));
   EXPECT_EQ(joined, a.account_id);
-  EXPECT_FALSE(service_->AcceptInvitation(bob, inv.token).ok());  // single use
+  EXPECT_FALSE(service_->AcceptInvitation(bob, inv.token, Client()).ok());  // single use
 
   ASSERT_OK_AND_ASSIGN(auto members, service_->ListMembers(bob, a.account_id));
   ASSERT_EQ(members.size(), 2u);
@@ -389,14 +393,14 @@ TEST_F(AuthServiceTest, MembersInvitationsRolesAndAccountLogins) {
   EXPECT_EQ(who, (std::set<std::string>{a.user_id, b.user_id}));
 
   // Roles: only the owner changes them; the owner cannot be demoted or removed.
-  EXPECT_EQ(service_->ChangeRole(bob, a.account_id, bob.id, Role::kAdmin).code(),
+  EXPECT_EQ(service_->ChangeRole(bob, a.account_id, bob.id, Role::kAdmin, Client()).code(),
             StatusCode::kPermissionDenied);
-  ASSERT_OK(service_->ChangeRole(alice, a.account_id, bob.id, Role::kAdmin));
-  EXPECT_FALSE(service_->RemoveMember(bob, a.account_id, alice.id).ok());
-  ASSERT_OK(service_->TransferOwnership(alice, a.account_id, bob.id));
+  ASSERT_OK(service_->ChangeRole(alice, a.account_id, bob.id, Role::kAdmin, Client()));
+  EXPECT_FALSE(service_->RemoveMember(bob, a.account_id, alice.id, Client()).ok());
+  ASSERT_OK(service_->TransferOwnership(alice, a.account_id, bob.id, Client()));
   ASSERT_OK_AND_ASSIGN(Role alice_role, service_->RoleIn(alice, a.account_id));
   EXPECT_EQ(alice_role, Role::kAdmin);
-  ASSERT_OK(service_->RemoveMember(bob, a.account_id, alice.id));
+  ASSERT_OK(service_->RemoveMember(bob, a.account_id, alice.id, Client()));
   EXPECT_EQ(service_->RoleIn(alice, a.account_id).status().code(), StatusCode::kNotFound);
   (void)c;
 }
@@ -404,17 +408,18 @@ TEST_F(AuthServiceTest, MembersInvitationsRolesAndAccountLogins) {
 TEST_F(AuthServiceTest, OperatorsMustEnrolTotpBeforeAnySession) {
   ASSERT_OK_AND_ASSIGN(std::string token, service_->AddOperator("ops@example.com"));
   EXPECT_EQ(service_->AddOperator("OPS@example.com").status().code(), StatusCode::kAlreadyExists);
-  ASSERT_OK_AND_ASSIGN(TotpEnrolment e, service_->BeginOperatorEnrolment(token, kPassword));
+  ASSERT_OK_AND_ASSIGN(TotpEnrolment e,
+                       service_->BeginOperatorEnrolment(token, kPassword, Client()));
   // Password set, TOTP not confirmed: no session.
   EXPECT_EQ(
       service_->Login(Realm::kOperator, "ops@example.com", kPassword, Client()).status().code(),
       StatusCode::kUnauthenticated);
   EXPECT_EQ(seen_.back().reason, "mfa_not_enrolled");
   const SecretBytes secret(std::string_view(*crypto::Base32Decode(e.secret_base32)));
-  ASSERT_OK_AND_ASSIGN(auto codes,
-                       service_->ConfirmOperatorEnrolment(token, CodeAt(secret, clock_.Now())));
+  ASSERT_OK_AND_ASSIGN(auto codes, service_->ConfirmOperatorEnrolment(
+                                       token, CodeAt(secret, clock_.Now()), Client()));
   EXPECT_EQ(codes.size(), 10u);
-  EXPECT_FALSE(service_->BeginOperatorEnrolment(token, kPassword).ok());  // link used up
+  EXPECT_FALSE(service_->BeginOperatorEnrolment(token, kPassword, Client()).ok());  // link used up
   // Operators cannot log in as users, and always need the second factor.
   EXPECT_FALSE(service_->Login(Realm::kUser, "ops@example.com", kPassword, Client()).ok());
   clock_.Advance(seconds(30));

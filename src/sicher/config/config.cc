@@ -235,17 +235,30 @@ void ApplyToml(const toml::table& root, std::string_view source, Config& config,
                       where(section_node), section));
       continue;
     }
-    for (auto&& [key_name, node] : *section_node.as_table()) {
-      const std::string name = section + "." + std::string(key_name.str());
-      const KeyInfo* key = FindKey(name);
-      if (key == nullptr) {
-        problems.Add(fmt::format("{}: {}: unknown key{}", where(node), name, DidYouMean(name)));
-        continue;
-      }
-      Result<RawValue> raw = FromToml(*key, node);
-      Status s = raw.ok() ? key->apply(*raw, config) : raw.status();
-      if (!s.ok()) problems.Add(fmt::format("{}: {}: {}", where(node), name, s.message()));
-    }
+    // Keys with three parts (log.syslog.address) arrive as a nested table, from a dotted key
+    // under [log] or from a [log.syslog] header.
+    std::function<void(const toml::table&, const std::string&)> apply_table =
+        [&](const toml::table& table, const std::string& prefix) {
+          for (auto&& [key_name, node] : table) {
+            const std::string name = prefix + "." + std::string(key_name.str());
+            const KeyInfo* key = FindKey(name);
+            if (key == nullptr && node.is_table() &&
+                std::any_of(Keys().begin(), Keys().end(),
+                            [&](const KeyInfo& k) { return k.name.rfind(name + ".", 0) == 0; })) {
+              apply_table(*node.as_table(), name);
+              continue;
+            }
+            if (key == nullptr) {
+              problems.Add(
+                  fmt::format("{}: {}: unknown key{}", where(node), name, DidYouMean(name)));
+              continue;
+            }
+            Result<RawValue> raw = FromToml(*key, node);
+            Status s = raw.ok() ? key->apply(*raw, config) : raw.status();
+            if (!s.ok()) problems.Add(fmt::format("{}: {}: {}", where(node), name, s.message()));
+          }
+        };
+    apply_table(*section_node.as_table(), section);
   }
 }
 

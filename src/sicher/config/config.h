@@ -74,10 +74,23 @@ struct DataConfig {
   bool operator==(const DataConfig&) const = default;
 };
 
+// log.syslog.*: an optional RFC 5424 copy of some log categories (log/syslog_sink.h).
+struct SyslogConfig {
+  std::string address;              // "": off; "udp://host:port" | "tcp://host:port"
+  std::string facility = "local0";  // log::ParseSyslogFacility
+  std::string categories = "security,audit,access";  // log::ParseCategoryList
+  int64_t queue_limit = 10000;
+  uint64_t max_message_bytes = 2 * kKiB;
+  std::string hostname;  // "": the system's host name
+
+  bool operator==(const SyslogConfig&) const = default;
+};
+
 struct LogConfig {
   uint64_t max_file_bytes = 64 * kMiB;
   int64_t retention_files = 10;
   std::string stderr_level = "info";  // "debug" | "info" | "warn" | "error" (log::ParseLevel)
+  SyslogConfig syslog;
 
   bool operator==(const LogConfig&) const = default;
 };
@@ -134,6 +147,21 @@ struct BackupConfig {
   bool operator==(const BackupConfig&) const = default;
 };
 
+struct AuditConfig {
+  std::string origin;            // "": sicher-audit/<16 hex of SHA-256(public key)>
+  std::string signing_key_path;  // "": <data.dir>/audit-signing.pem, created at first start
+  milliseconds checkpoint_interval = std::chrono::seconds(60);
+  int64_t retention_days = 400;
+
+  bool operator==(const AuditConfig&) const = default;
+};
+
+struct GeoConfig {
+  std::string database_path;  // "": no country lookup; else a MaxMind DB (.mmdb) file
+
+  bool operator==(const GeoConfig&) const = default;
+};
+
 struct Config {
   ServerConfig server;
   DatabaseConfig database;
@@ -144,6 +172,8 @@ struct Config {
   AuthConfig auth;
   DocsConfig docs;
   BackupConfig backup;
+  AuditConfig audit;
+  GeoConfig geo;
 
   bool operator==(const Config&) const = default;
 };

@@ -54,6 +54,12 @@ TEST(ConfigKeysTest, NamesAreTheContract) {
                                              "log.max_file_bytes",
                                              "log.retention_files",
                                              "log.stderr_level",
+                                             "log.syslog.address",
+                                             "log.syslog.facility",
+                                             "log.syslog.categories",
+                                             "log.syslog.queue_limit",
+                                             "log.syslog.max_message_bytes",
+                                             "log.syslog.hostname",
                                              "health.min_free_bytes",
                                              "keys.keyring_path",
                                              "auth.signup",
@@ -69,8 +75,13 @@ TEST(ConfigKeysTest, NamesAreTheContract) {
                                              "auth.mfa_challenge_ttl",
                                              "auth.invitation_ttl",
                                              "auth.totp_issuer",
+                                             "audit.origin",
+                                             "audit.signing_key_path",
+                                             "audit.checkpoint_interval",
+                                             "audit.retention_days",
                                              "docs.max_document_bytes",
                                              "docs.chunk_size",
+                                             "geo.database_path",
                                              "backup.schedule",
                                              "backup.retention_days",
                                              "backup.sites"}));
@@ -94,6 +105,37 @@ TEST(ConfigKeysTest, TableDefaultsEqualStructDefaults) {
   Result<Config> parsed = ParseConfig(doc, "table-defaults", {});
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString() << "\n" << doc;
   EXPECT_TRUE(*parsed == Config{});
+}
+
+TEST(ConfigTest, SyslogKeysAsDottedKeysTableOrEnvironment) {
+  ASSERT_OK_AND_ASSIGN(Config dotted,
+                       ParseConfig("[log]\nsyslog.address = \"udp://127.0.0.1:514\"\n"
+                                   "syslog.categories = \"security, app\"\n",
+                                   "a.toml", {}));
+  EXPECT_EQ(dotted.log.syslog.address, "udp://127.0.0.1:514");
+  EXPECT_EQ(dotted.log.syslog.categories, "security, app");
+  ASSERT_OK_AND_ASSIGN(Config table,
+                       ParseConfig("[log.syslog]\naddress = \"tcp://[::1]:601\"\nfacility = "
+                                   "\"auth\"\nqueue_limit = 5\n",
+                                   "b.toml", {}));
+  EXPECT_EQ(table.log.syslog.address, "tcp://[::1]:601");
+  EXPECT_EQ(table.log.syslog.facility, "auth");
+  EXPECT_EQ(table.log.syslog.queue_limit, 5);
+  ASSERT_OK_AND_ASSIGN(Config env,
+                       ParseConfig("", "c.toml", {{"SICHER_LOG_SYSLOG_ADDRESS", "udp://h:514"}}));
+  EXPECT_EQ(env.log.syslog.address, "udp://h:514");
+
+  EXPECT_TRUE(Contains(ErrorOf("[log.syslog]\naddress = \"h:514\"\n"), "log.syslog.address"));
+  EXPECT_TRUE(Contains(ErrorOf("[log.syslog]\naddress = \"h:514\"\n"), "udp://HOST:PORT"));
+  EXPECT_TRUE(Contains(ErrorOf("[log.syslog]\naddress = \"udp://h\"\n"), "log.syslog.address"));
+  EXPECT_TRUE(Contains(ErrorOf("[log.syslog]\naddress = \"tcp://h:0\"\n"), "1..65535"));
+  EXPECT_TRUE(Contains(ErrorOf("[log.syslog]\nfacility = \"kern\"\n"), "log.syslog.facility"));
+  EXPECT_TRUE(Contains(ErrorOf("[log.syslog]\ncategories = \"secrets\"\n"), "\"secrets\""));
+  EXPECT_TRUE(Contains(ErrorOf("[log.syslog]\ncategories = \" , \"\n"), "at least one"));
+  EXPECT_TRUE(Contains(ErrorOf("[log.syslog]\nhostname = \"a b\"\n"), "log.syslog.hostname"));
+  EXPECT_TRUE(
+      Contains(ErrorOf("[log.syslog]\nadress = \"\"\n"), "did you mean log.syslog.address"));
+  EXPECT_TRUE(Contains(ErrorOf("[log]\nsyslog = 1\n"), "log.syslog: unknown key"));
 }
 
 TEST(ConfigTest, EmptyFileGivesDefaults) {

@@ -125,6 +125,50 @@ KeyInfo ListenKey(std::string name, std::string def, std::string meaning, F fiel
           }};
 }
 
+// log.syslog.*: the same rules as log/syslog_sink.h's parsers (config does not depend on log).
+constexpr const char* kSyslogFacilities[] = {"local0", "local1", "local2",   "local3", "local4",
+                                             "local5", "local6", "local7",   "user",   "mail",
+                                             "daemon", "auth",   "syslog",   "lpr",    "news",
+                                             "uucp",   "cron",   "authpriv", "ftp"};
+
+Status ValidateSyslogAddress(const std::string& s) {
+  if (s.empty()) return OkStatus();
+  const std::string_view scheme = std::string_view(s).substr(0, 6);
+  if (scheme != "udp://" && scheme != "tcp://") {
+    return InvalidArgumentError(
+        fmt::format("\"{}\" must be empty (off), udp://HOST:PORT or tcp://HOST:PORT, e.g. "
+                    "udp://127.0.0.1:514{}",
+                    s, scheme == "tls://" ? " (TLS is not supported: use a local relay)" : ""));
+  }
+  Result<HostPort> hp = ParseHostPort(std::string_view(s).substr(6));
+  if (!hp.ok()) return InvalidArgumentError(fmt::format("\"{}\": {}", s, hp.status().message()));
+  if (hp->port == 0) return InvalidArgumentError(fmt::format("\"{}\": port must be 1..65535", s));
+  return OkStatus();
+}
+
+Status ValidateLogCategories(const std::string& s) {
+  static const std::set<std::string, std::less<>> kNames = {"security", "audit", "access",
+                                                            "availability", "app"};
+  size_t count = 0;
+  for (size_t start = 0; start <= s.size();) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string::npos) comma = s.size();
+    std::string_view item = std::string_view(s).substr(start, comma - start);
+    start = comma + 1;
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    if (item.empty()) continue;
+    if (kNames.count(item) == 0) {
+      return InvalidArgumentError(fmt::format(
+          "unknown log category \"{}\" (expected security, audit, access, availability, app)",
+          item));
+    }
+    ++count;
+  }
+  if (count == 0) return InvalidArgumentError("must name at least one log category");
+  return OkStatus();
+}
+
 std::vector<KeyInfo> BuildKeys() {
   using std::chrono::hours;
   using std::chrono::minutes;
@@ -287,6 +331,60 @@ std::vector<KeyInfo> BuildKeys() {
                          "Lowest level of application messages also printed to stderr.",
                          {"debug", "info", "warn", "error"},
                          [](Config& c) -> std::string& { return c.log.stderr_level; }));
+  keys.push_back(StringKey(
+      "log.syslog.address", "",
+      "Also send the log categories in log.syslog.categories to a syslog receiver, as RFC 5424 "
+      "messages whose text is the JSON line: udp://HOST:PORT (RFC 5426, one message per "
+      "datagram) or tcp://HOST:PORT (RFC 6587 octet counting; reconnects with backoff). No "
+      "TLS: use a local relay for that. Never slows logging: lines that do not fit the queue "
+      "are dropped and counted (sicher_syslog_dropped_total). Empty: off.",
+      "empty, udp://host:port or tcp://host:port",
+      [](Config& c) -> std::string& { return c.log.syslog.address; }, ValidateSyslogAddress));
+  keys.push_back(StringKey(
+      "log.syslog.facility", "local0",
+      "Syslog facility of the messages: local0 .. local7, user, daemon, auth, authpriv, syslog, "
+      "mail, lpr, news, uucp, cron or ftp. The severity comes from the category: security "
+      "notice, audit/access/availability info, app by its level.",
+      "syslog facility name", [](Config& c) -> std::string& { return c.log.syslog.facility; },
+      [](const std::string& s) -> Status {
+        for (const char* name : kSyslogFacilities) {
+          if (s == name) return OkStatus();
+        }
+        return InvalidArgumentError(fmt::format(
+            "\"{}\" is not a syslog facility (local0..local7, user, daemon, auth, authpriv, "
+            "syslog, mail, lpr, news, uucp, cron, ftp)",
+            s));
+      }));
+  keys.push_back(StringKey(
+      "log.syslog.categories", "security,audit,access",
+      "Comma-separated log categories sent to syslog: security, audit, access, availability, "
+      "app.",
+      "comma-separated categories",
+      [](Config& c) -> std::string& { return c.log.syslog.categories; }, ValidateLogCategories));
+  keys.push_back(IntKey("log.syslog.queue_limit", 10000,
+                        "Messages that may wait for the syslog receiver (in memory); when the "
+                        "queue is full, new ones are dropped and counted.",
+                        1, 1'000'000,
+                        [](Config& c) -> int64_t& { return c.log.syslog.queue_limit; }));
+  keys.push_back(SizeKey("log.syslog.max_message_bytes", "2KiB",
+                         "Longest syslog message, header included; the JSON text of longer ones "
+                         "is cut (and counted in sicher_syslog_truncated_total). 2 KiB is what "
+                         "every receiver must accept; raise it if yours takes more.",
+                         480, 60 * kKiB,
+                         [](Config& c) -> uint64_t& { return c.log.syslog.max_message_bytes; }));
+  keys.push_back(StringKey(
+      "log.syslog.hostname", "",
+      "HOSTNAME field of the syslog messages. Empty: the system's host name.", "text",
+      [](Config& c) -> std::string& { return c.log.syslog.hostname; },
+      [](const std::string& s) -> Status {
+        for (char ch : s) {
+          if (static_cast<unsigned char>(ch) < 33 || static_cast<unsigned char>(ch) > 126) {
+            return InvalidArgumentError("may hold only printable ASCII without spaces");
+          }
+        }
+        if (s.size() > 255) return InvalidArgumentError("must be at most 255 characters");
+        return OkStatus();
+      }));
 
   // [health]
   keys.push_back(SizeKey("health.min_free_bytes", "512MiB",
@@ -359,6 +457,38 @@ std::vector<KeyInfo> BuildKeys() {
         return OkStatus();
       }));
 
+  // [audit]
+  keys.push_back(StringKey(
+      "audit.origin", "",
+      "The origin line of the audit log's signed checkpoints (C2SP tlog-checkpoint), and the "
+      "signing key's name: a unique name for this log, e.g. example.com/sicher/audit. Empty: "
+      "sicher-audit/ followed by 16 hex digits of the signing key's hash.",
+      "text", [](Config& c) -> std::string& { return c.audit.origin; },
+      [](const std::string& s) -> Status {
+        if (s.size() > 128) return InvalidArgumentError("must be at most 128 characters");
+        for (char ch : s) {
+          if (ch <= ' ' || ch == '+' || ch > '~') {
+            return InvalidArgumentError("must be printable ASCII without spaces or '+'");
+          }
+        }
+        return OkStatus();
+      }));
+  keys.push_back(StringKey(
+      "audit.signing_key_path", "",
+      "The Ed25519 key (PKCS#8 PEM, mode 0600) that signs audit checkpoints. Empty: "
+      "<data.dir>/audit-signing.pem, created at first start. Keep a copy: checkpoints signed by "
+      "it can only be verified with its public key (GET /v1/audit/key).",
+      "path", [](Config& c) -> std::string& { return c.audit.signing_key_path; },
+      [](const std::string&) { return OkStatus(); }));
+  keys.push_back(DurationKey(
+      "audit.checkpoint_interval", "60s",
+      "How often a signed checkpoint of the audit log is made while the log grows.", seconds(1),
+      hours(1), [](Config& c) -> milliseconds& { return c.audit.checkpoint_interval; }));
+  keys.push_back(IntKey("audit.retention_days", 400,
+                        "Audit events older than this lose their payload (their leaf hashes stay, "
+                        "so the log remains verifiable).",
+                        1, 36500, [](Config& c) -> int64_t& { return c.audit.retention_days; }));
+
   // [docs]
   keys.push_back(SizeKey("docs.max_document_bytes", "2GiB",
                          "Largest document (or replacement) accepted; larger uploads get 413 "
@@ -370,6 +500,17 @@ std::vector<KeyInfo> BuildKeys() {
                          "of streaming and of Range reads).",
                          4 * kKiB, 16 * kMiB,
                          [](Config& c) -> uint64_t& { return c.docs.chunk_size; }));
+
+  // [geo]
+  keys.push_back(StringKey(
+      "geo.database_path", "",
+      "Optional MaxMind DB (.mmdb) file that gives the country of each login in the login log, "
+      "e.g. /var/lib/GeoIP/GeoLite2-Country.mmdb (MaxMind GeoLite2/GeoIP2 Country or City, kept "
+      "current by geoipupdate) or DB-IP's free IP-to-Country Lite .mmdb; any MMDB with "
+      "country.iso_code works. Read when `sicher serve` starts: a missing or unreadable file "
+      "stops the start (`config check` does not open it). A new file is used after a restart. "
+      "Empty: no country is recorded.",
+      "path or empty", [](Config& c) -> std::string& { return c.geo.database_path; }));
 
   // [backup]
   keys.push_back(StringKey(

@@ -163,7 +163,7 @@ std::string_view ActorKindName(ActorKind kind) {
 }
 
 Result<std::unique_ptr<DocStore>> DocStore::Create(store::Store& store, crypto::Keyring& keyring,
-                                                   events::Bus& bus, Env& env,
+                                                   events::Bus& bus, audit::Log& audit, Env& env,
                                                    DocStoreOptions options) {
   if (options.chunk_size < 4096 || options.chunk_size > (16u << 20)) {
     return InvalidArgumentError("docs: chunk_size must be 4 KiB to 16 MiB");
@@ -177,12 +177,17 @@ Result<std::unique_ptr<DocStore>> DocStore::Create(store::Store& store, crypto::
   if (options.purge_batch_chunks < 1) {
     return InvalidArgumentError("docs: purge_batch_chunks must be at least 1");
   }
-  return std::unique_ptr<DocStore>(new DocStore(store, keyring, bus, env, options));
+  return std::unique_ptr<DocStore>(new DocStore(store, keyring, bus, audit, env, options));
 }
 
-DocStore::DocStore(store::Store& store, crypto::Keyring& keyring, events::Bus& bus, Env& env,
-                   DocStoreOptions options)
-    : store_(store), bus_(bus), env_(env), options_(options), keys_(keyring, env.random) {}
+DocStore::DocStore(store::Store& store, crypto::Keyring& keyring, events::Bus& bus,
+                   audit::Log& audit, Env& env, DocStoreOptions options)
+    : store_(store),
+      bus_(bus),
+      audit_(audit),
+      env_(env),
+      options_(options),
+      keys_(keyring, env.random) {}
 
 // --- access records ----------------------------------------------------------------------------
 
@@ -190,7 +195,7 @@ Status DocStore::Record(Txn& txn, Event& e) {
   const AccessContext& ctx = *e.ctx;
   e.id = NewId(env_.random, "dac");
   e.at = env_.clock.Now();
-  return txn.Exec(
+  RETURN_IF_ERROR(txn.Exec(
       "INSERT INTO document_events (id, at, account_id, document_id, version, action, outcome, "
       "reason, actor_kind, actor_id, client_ip, user_agent, device_type, request_id, bytes, "
       "link_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -202,10 +207,45 @@ Status DocStore::Record(Txn& txn, Event& e) {
        internal::CleanUtf8(ctx.request.user_agent, kMaxUserAgentBytes),
        internal::CleanUtf8(ctx.request.device_type, kMaxShortTextBytes),
        internal::CleanUtf8(ctx.request.request_id, kMaxShortTextBytes),
-       static_cast<int64_t>(e.bytes), e.link_id});
+       static_cast<int64_t>(e.bytes), e.link_id}));
+  audit::Event ev;
+  ev.action = e.action;
+  ev.scope = ctx.account_id;
+  ev.account_id = ctx.account_id;
+  switch (ctx.actor_kind) {
+    case ActorKind::kUser:
+      ev.actor_type = audit::ActorType::kUser;
+      break;
+    case ActorKind::kLink:
+      ev.actor_type = audit::ActorType::kLink;
+      break;
+    case ActorKind::kSystem:
+      ev.actor_type = audit::ActorType::kSystem;
+      break;
+  }
+  ev.actor_id = ctx.actor_id;
+  if (!e.document_id.empty()) {
+    ev.target_type = "document";
+    ev.target_id = e.document_id;
+  } else if (!e.link_id.empty()) {
+    ev.target_type = "link";
+    ev.target_id = e.link_id;
+  }
+  ev.outcome = e.success ? "success" : "failure";
+  ev.reason = e.reason;
+  ev.ip = ctx.request.client_ip;
+  ev.user_agent = ctx.request.user_agent;
+  ev.device_type = ctx.request.device_type;
+  ev.request_id = ctx.request.request_id;
+  ev.details = {{"access_record_id", e.id}};
+  if (e.version > 0) ev.details["version"] = e.version;
+  if (e.bytes > 0) ev.details["bytes"] = e.bytes;
+  if (!e.link_id.empty()) ev.details["link_id"] = e.link_id;
+  return audit_.Append(txn, ev, &e.audit);
 }
 
-void DocStore::PublishEvent(const Event& e) {
+void DocStore::PublishEvent(Event& e) {
+  audit_.Publish(e.audit);
   const AccessContext& ctx = *e.ctx;
   events::DocumentAccessed out;
   out.id = e.id;

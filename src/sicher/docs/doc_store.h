@@ -45,7 +45,7 @@
 #include <utility>
 #include <vector>
 
-#include "sicher/auth/data_keys.h"
+#include "sicher/audit/log.h"
 #include "sicher/base/clock.h"
 #include "sicher/base/env.h"
 #include "sicher/base/status.h"
@@ -55,6 +55,7 @@
 #include "sicher/docs/range.h"
 #include "sicher/events/bus.h"
 #include "sicher/events/events.h"
+#include "sicher/keys/data_keys.h"
 #include "sicher/store/store.h"
 
 namespace sicher::docs {
@@ -166,7 +167,7 @@ class DocStore {
   // InvalidArgument for options out of bounds. The store must have been opened with
   // AuthMigrations() and DocsMigrations().
   static Result<std::unique_ptr<DocStore>> Create(store::Store& store, crypto::Keyring& keyring,
-                                                  events::Bus& bus, Env& env,
+                                                  events::Bus& bus, audit::Log& audit, Env& env,
                                                   DocStoreOptions options = {});
 
   DocStore(const DocStore&) = delete;
@@ -239,14 +240,15 @@ class DocStore {
     int64_t version = 0;
     uint64_t bytes = 0;
     std::string link_id{};
-    std::string id{};  // set by Record
-    Time at{};         // set by Record
+    std::string id{};        // set by Record
+    Time at{};               // set by Record
+    audit::Pending audit{};  // set by Record, published by PublishEvent
   };
   // The current version of a readable document, loaded in one snapshot.
   struct LoadedVersion;
 
-  DocStore(store::Store& store, crypto::Keyring& keyring, events::Bus& bus, Env& env,
-           DocStoreOptions options);
+  DocStore(store::Store& store, crypto::Keyring& keyring, events::Bus& bus, audit::Log& audit,
+           Env& env, DocStoreOptions options);
 
   // The shared tail of Upload and Replace: streams `source` into (document, version), then
   // publishes it. On failure cleans up and records the failure.
@@ -276,7 +278,7 @@ class DocStore {
   Result<DocumentMeta> MetaFromRow(const SecretBytes& dek, const store::Row& row);
   // Inserts `e` (filling id and time); publish it after the commit with PublishEvent.
   Status Record(store::Txn& txn, Event& e);
-  void PublishEvent(const Event& e);
+  void PublishEvent(Event& e);
   // Records and publishes `e` in its own transaction.
   Status RecordNow(Event e);
   // Records document.tamper_detected and returns DataLoss("document is damaged").
@@ -289,9 +291,10 @@ class DocStore {
 
   store::Store& store_;
   events::Bus& bus_;
+  audit::Log& audit_;
   Env& env_;
   const DocStoreOptions options_;
-  auth::DataKeys keys_;
+  keys::DataKeys keys_;
 
   std::mutex uploads_mu_;
   std::set<std::pair<std::string, int64_t>> uploads_;  // (document, version) being written here

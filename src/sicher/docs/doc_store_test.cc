@@ -421,7 +421,7 @@ TEST_F(DocStoreTest, ReplaceOfALargeVersionPurgesInBatches) {
   docs_.reset();
   DocStoreOptions o = Options();
   o.purge_batch_chunks = 2;
-  ASSERT_OK_AND_ASSIGN(docs_, DocStore::Create(*store_, *keyring_, bus_, env_, o));
+  ASSERT_OK_AND_ASSIGN(docs_, DocStore::Create(*store_, *keyring_, bus_, *audit_, env_, o));
   const AccessContext ctx = NewAccount();
   const DocumentMeta v1 = UploadPattern(ctx, 7 * kChunk);
   PatternSource source(pattern_, 2 * kChunk + 3);
@@ -459,7 +459,7 @@ TEST_F(DocStoreTest, UploadOverTheLimitLeavesNothing) {
   docs_.reset();
   DocStoreOptions o = Options();
   o.max_document_bytes = 3 * kChunk + 7;
-  ASSERT_OK_AND_ASSIGN(docs_, DocStore::Create(*store_, *keyring_, bus_, env_, o));
+  ASSERT_OK_AND_ASSIGN(docs_, DocStore::Create(*store_, *keyring_, bus_, *audit_, env_, o));
   const AccessContext ctx = NewAccount();
 
   // Exactly the maximum is fine.
@@ -768,14 +768,15 @@ TEST(DocStoreOptionsTest, RejectsOutOfBounds) {
   so.path = std::string(tmpl) + "/db";
   ASSERT_OK_AND_ASSIGN(auto store, store::OpenSqliteStore(so, env, registry));
   events::Bus bus;
-  EXPECT_EQ(DocStore::Create(*store, *keyring, bus, env, o).status().code(),
+  audit::Log audit(*keyring, env);
+  EXPECT_EQ(DocStore::Create(*store, *keyring, bus, audit, env, o).status().code(),
             StatusCode::kInvalidArgument);
   o = {};
   o.max_inflight_chunks = 0;
-  EXPECT_EQ(DocStore::Create(*store, *keyring, bus, env, o).status().code(),
+  EXPECT_EQ(DocStore::Create(*store, *keyring, bus, audit, env, o).status().code(),
             StatusCode::kInvalidArgument);
   o = {};
-  EXPECT_OK(DocStore::Create(*store, *keyring, bus, env, o));
+  EXPECT_OK(DocStore::Create(*store, *keyring, bus, audit, env, o));
   store.reset();
   std::filesystem::remove_all(tmpl);
 }

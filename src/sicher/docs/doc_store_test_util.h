@@ -15,12 +15,12 @@
 #include <string>
 #include <vector>
 
-#include "sicher/auth/data_keys.h"
 #include "sicher/auth/schema.h"
 #include "sicher/base/ids.h"
 #include "sicher/base/metrics.h"
 #include "sicher/docs/doc_store.h"
 #include "sicher/docs/schema.h"
+#include "sicher/keys/data_keys.h"
 #include "sicher/store/sqlite/sqlite_store.h"
 #include "sicher/testing/fake_clock.h"
 #include "sicher/testing/seeded_random.h"
@@ -159,8 +159,11 @@ class DocStoreFixture : public ::testing::Test {
     so.migrations = store::CoreMigrations();
     for (auto& m : auth::AuthMigrations()) so.migrations.push_back(m);
     for (auto& m : DocsMigrations()) so.migrations.push_back(m);
+    for (auto& m : audit::AuditMigrations()) so.migrations.push_back(m);
     ASSERT_OK_AND_ASSIGN(store_, store::OpenSqliteStore(so, env_, registry_));
-    ASSERT_OK_AND_ASSIGN(docs_, DocStore::Create(*store_, *keyring_, bus_, env_, Options()));
+    audit_ = std::make_unique<audit::Log>(*keyring_, env_);
+    ASSERT_OK_AND_ASSIGN(docs_,
+                         DocStore::Create(*store_, *keyring_, bus_, *audit_, env_, Options()));
     subscription_ = bus_.Subscribe<events::DocumentAccessed>([this](const auto& e) {
       std::lock_guard lock(events_mu_);
       events_.push_back(e);
@@ -169,6 +172,7 @@ class DocStoreFixture : public ::testing::Test {
   void Close() {
     subscription_.Reset();
     docs_.reset();
+    audit_.reset();
     store_.reset();
     keyring_.reset();
   }
@@ -177,7 +181,7 @@ class DocStoreFixture : public ::testing::Test {
   AccessContext NewAccount() {
     const std::string account = NewId(random_, "acc");
     const std::string user = NewId(random_, "usr");
-    auth::DataKeys keys(*keyring_, random_);
+    keys::DataKeys keys(*keyring_, random_);
     EXPECT_OK(store_->Write([&](store::Txn& txn) -> Status {
       RETURN_IF_ERROR(
           txn.Exec("INSERT INTO accounts (id, name_sealed, created_at) VALUES (?, ?, ?)",
@@ -242,6 +246,7 @@ class DocStoreFixture : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<crypto::Keyring> keyring_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<audit::Log> audit_;
   std::unique_ptr<DocStore> docs_;
   events::Subscription subscription_;
   std::mutex events_mu_;

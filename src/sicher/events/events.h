@@ -75,7 +75,7 @@ struct LoginAttempted {
   std::string request_id;
 };
 
-// An owner's data-encryption key was destroyed (crypto-shredding, auth::DataKeys): every byte
+// An owner's data-encryption key was destroyed (crypto-shredding, keys::DataKeys): every byte
 // sealed under it is unreadable from now on. Published after the deletion is committed, once
 // per key that existed. Audit-relevant.
 struct DataKeyDestroyed {

@@ -21,6 +21,16 @@ void Default(json& obj, const char* key, json value) {
   if (!obj.contains(key)) obj[key] = std::move(value);
 }
 
+// The level in `line`'s log.level; kInfo if it has none or an unknown one.
+Level LevelOf(const json& line) {
+  const json* log = line.contains("log") ? &line["log"] : nullptr;
+  if (log != nullptr && log->is_object() && log->contains("level") && (*log)["level"].is_string()) {
+    Result<Level> parsed = ParseLevel((*log)["level"].get<std::string>());
+    if (parsed.ok()) return *parsed;
+  }
+  return Level::kInfo;
+}
+
 }  // namespace
 
 std::string_view CategoryName(Category category) {
@@ -100,13 +110,42 @@ void Logger::RunFlusher() {
 void Logger::WriteAccess(const AccessLogEntry& entry) {
   thread_local fmt::memory_buffer line;
   line.clear();
+  const Time now = env_.clock.Now();
   try {
-    AppendAccessLogLine(env_.clock.Now(), entry, line);
+    AppendAccessLogLine(now, entry, line);
   } catch (...) {  // allocation failure only
     serialise_failures_[Index(Category::kAccess)].fetch_add(1, std::memory_order_relaxed);
     return;
   }
-  (void)sinks_[Index(Category::kAccess)]->WriteBuffered(std::string_view(line.data(), line.size()));
+  const std::string_view text(line.data(), line.size());
+  (void)sinks_[Index(Category::kAccess)]->WriteBuffered(text);
+  if (forwarding_.load(std::memory_order_acquire)) {
+    ForwardLine({.category = Category::kAccess, .level = Level::kInfo, .time = now, .text = text});
+  }
+}
+
+void Logger::SetForwarder(LineForwarder* forwarder) {
+  std::unique_lock lock(forwarder_mu_);  // waits for calls in progress
+  forwarder_ = forwarder;
+  forwarding_.store(forwarder != nullptr, std::memory_order_release);
+}
+
+ScopedForwarder::ScopedForwarder(Logger& logger, LineForwarder* forwarder)
+    : logger_(logger), active_(forwarder != nullptr) {
+  if (active_) logger_.SetForwarder(forwarder);
+}
+
+ScopedForwarder::~ScopedForwarder() {
+  if (active_) logger_.SetForwarder(nullptr);
+}
+
+void Logger::ForwardLine(const LogLine& line) {
+  std::shared_lock lock(forwarder_mu_);
+  if (forwarder_ == nullptr) return;
+  try {
+    forwarder_->Forward(line);
+  } catch (...) {  // a forwarder must not throw; never let one reach the caller
+  }
 }
 
 Status Logger::Flush() {
@@ -133,7 +172,8 @@ void Logger::Write(Category category, json fields) {
       wrapped["message"] = fields.is_string() ? fields : json(Dump(fields));
       fields = std::move(wrapped);
     }
-    Default(fields, "@timestamp", FormatRfc3339(env_.clock.Now()));
+    const Time now = env_.clock.Now();
+    Default(fields, "@timestamp", FormatRfc3339(now));
     json& event = fields["event"];
     if (event.is_null()) event = json::object();
     if (event.is_object()) {
@@ -147,6 +187,12 @@ void Logger::Write(Category category, json fields) {
     }
     const std::string line = Dump(fields);
     (void)sinks_[Index(category)]->Write(line);
+    if (forwarding_.load(std::memory_order_acquire)) {
+      ForwardLine({.category = category,
+                   .level = category == Category::kApp ? LevelOf(fields) : Level::kInfo,
+                   .time = now,
+                   .text = line});
+    }
     if (category == Category::kApp) PrintApp(fields);
   } catch (...) {
     // Only allocation failure or a malformed json value can land here: count, never throw.
@@ -163,12 +209,7 @@ void Logger::App(Level level, std::string_view message, json fields) {
 
 void Logger::PrintApp(const json& line) {
   if (options_.stderr_stream == nullptr) return;
-  Level level = Level::kInfo;
-  const json* log = line.contains("log") ? &line["log"] : nullptr;
-  if (log != nullptr && log->is_object() && log->contains("level") && (*log)["level"].is_string()) {
-    Result<Level> parsed = ParseLevel((*log)["level"].get<std::string>());
-    if (parsed.ok()) level = *parsed;
-  }
+  const Level level = LevelOf(line);
   if (level < options_.stderr_level) return;
 
   // "2026-01-01T00:00:00.000000Z WARN  disk almost full {"host":{...}}"

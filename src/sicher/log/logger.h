@@ -23,6 +23,9 @@
 // of up to 64 KiB, and on Sync() and destruction; a crash can lose the last 100 ms of access
 // lines. Security, audit, availability and app lines are never buffered.
 //
+// Forwarding: SetForwarder() hands every line (all categories, including buffered access lines,
+// whether or not the file write succeeded) to a LineForwarder as well, e.g. the SyslogSink.
+//
 // Thread-safe: a mutex per category file, so lines never interleave. Borrows Env (clock, file
 // system), which must outlive the Logger. With a positive flush_interval the Logger runs one
 // thread that flushes the access buffer on that (real-time) period.
@@ -37,6 +40,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <ostream>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -60,6 +64,39 @@ enum class Level { kDebug, kInfo, kWarn, kError };
 std::string_view LevelName(Level level);
 // Parses the names above; InvalidArgument otherwise.
 Result<Level> ParseLevel(std::string_view name);
+
+// One line as the Logger wrote it, for a LineForwarder.
+struct LogLine {
+  Category category;
+  Level level;            // app lines: their log.level; Level::kInfo for the other categories
+  Time time;              // when the Logger wrote it (the @timestamp it filled in)
+  std::string_view text;  // the JSON line, without newline; valid only during Forward()
+};
+
+// Receives a copy of each line the Logger writes. Forward() runs on the writing thread (any
+// thread, concurrently), after the line went to its file; it must not block on I/O, must not
+// throw, and must not call back into the Logger.
+class LineForwarder {
+ public:
+  virtual ~LineForwarder() = default;
+  virtual void Forward(const LogLine& line) = 0;
+};
+
+class Logger;
+
+// Sets a forwarder for its own lifetime: Logger::SetForwarder(forwarder) now (unless nullptr),
+// SetForwarder(nullptr) when destroyed. Declare it after the forwarder, so it is destroyed first.
+class ScopedForwarder {
+ public:
+  ScopedForwarder(Logger& logger, LineForwarder* forwarder);
+  ~ScopedForwarder();
+  ScopedForwarder(const ScopedForwarder&) = delete;
+  ScopedForwarder& operator=(const ScopedForwarder&) = delete;
+
+ private:
+  Logger& logger_;
+  const bool active_;
+};
 
 struct LoggerOptions {
   std::string dir;                           // created (0750) if missing
@@ -96,6 +133,11 @@ class Logger {
   // Flushes, then fsyncs every open file; returns the first error.
   Status Sync();
 
+  // Hands every line written from now on to `forwarder` as well; nullptr stops forwarding.
+  // Returns once no call to the previous forwarder is in progress, so the caller may destroy
+  // it then. `forwarder` must stay alive until it is replaced (or the Logger is destroyed).
+  void SetForwarder(LineForwarder* forwarder);
+
   // Lines dropped because of write or serialisation failures, in total and per category.
   uint64_t dropped_lines() const;
   uint64_t dropped_lines(Category category) const;
@@ -109,12 +151,19 @@ class Logger {
   void PrintApp(const nlohmann::json& line);
 
   void RunFlusher();
+  void ForwardLine(const LogLine& line);
 
   Env& env_;
   const LoggerOptions options_;
   std::array<std::unique_ptr<LogSink>, kAllCategories.size()> sinks_;
   std::array<std::atomic<uint64_t>, kAllCategories.size()> serialise_failures_{};
   std::mutex stderr_mu_;
+
+  // SetForwarder's target: readers hold forwarder_mu_ shared while they call it. forwarding_
+  // lets lines skip the lock when there is none.
+  std::shared_mutex forwarder_mu_;
+  LineForwarder* forwarder_ = nullptr;  // guarded by forwarder_mu_
+  std::atomic<bool> forwarding_{false};
 
   // The access-buffer flusher (when flush_interval > 0).
   std::mutex flusher_mu_;

@@ -64,7 +64,11 @@ class ResponseWriter {
  public:
   virtual ~ResponseWriter() = default;
   // Sends the status line and headers (the server adds its security headers and request id)
-  // announcing exactly `content_length` body bytes. Once, before any Write.
+  // announcing exactly `content_length` body bytes, or, with kChunked, a body of unknown length
+  // sent with chunked transfer coding (each Write one chunk; the last chunk follows when the
+  // stream function returns a success, never after a failure, so a client can tell a complete
+  // body from a cut one). Once, before any Write.
+  static constexpr uint64_t kChunked = ~uint64_t{0};
   virtual Status Start(int status, const Headers& headers, uint64_t content_length) = 0;
   // Sends body bytes; blocks until the connection has taken them (bounded buffering). Errors
   // when the client is gone or too slow.
@@ -74,9 +78,9 @@ class ResponseWriter {
 
 struct Response;
 // Runs on a worker thread. If it returns without having called Start, the server sends the
-// Response it returns instead (e.g. a problem). If it fails after Start, or writes fewer bytes
-// than announced, the server closes the connection: the client sees a truncated body, never a
-// wrong one.
+// Response it returns instead (e.g. a problem). If it fails after Start (returns a status of
+// 400 or more, or throws), or writes fewer bytes than announced, the server closes the
+// connection: the client sees a truncated body, never a wrong one.
 using StreamFn = std::function<Response(ResponseWriter&)>;
 
 struct Request {

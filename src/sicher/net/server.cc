@@ -996,6 +996,7 @@ asio::awaitable<std::optional<CloseMode>> Server::Impl::ServeStreamed(
   bool peer_gone = false;     // the socket failed
   uint64_t announced = 0;
   uint64_t written = 0;
+  bool chunked = false;  // Transfer-Encoding: chunked (ResponseWriter::kChunked)
 
   // The work: the handler (stream_body routes), then the stream of its response, if any.
   Response fallback;  // what the stream returned without starting
@@ -1036,10 +1037,12 @@ asio::awaitable<std::optional<CloseMode>> Server::Impl::ServeStreamed(
       internal::AddSecurityHeaders(sent, hsts_, request.request_id);
       const bool no_body = internal::StatusHasNoBody(sent.status);
       send_body = !head_request && !no_body;
-      announced = no_body ? 0 : bridge->start_length();
+      chunked = !no_body && bridge->start_length() == ResponseWriter::kChunked;
+      announced = no_body || chunked ? 0 : bridge->start_length();
       keep_alive = keep_alive && (!body || body->is_done()) && !stopping_.load();
       c.head_buffer.clear();
-      internal::AppendResponseHead(sent, keep_alive, head_request, &c.head_buffer, announced);
+      internal::AppendResponseHead(sent, keep_alive, head_request, &c.head_buffer,
+                                   chunked ? ResponseWriter::kChunked : announced);
       tcp.expires_after(options_.read_timeout);
       auto [ec, n] = co_await asio::async_write(stream, asio::buffer(c.head_buffer), kNoThrow);
       started = true;
@@ -1050,6 +1053,22 @@ asio::awaitable<std::optional<CloseMode>> Server::Impl::ServeStreamed(
       Status result;
       if (write_failed) {
         result = UnavailableError("the response already failed");
+      } else if (chunked) {
+        if (!data.empty() && send_body) {
+          c.head_buffer.clear();
+          fmt::format_to(std::back_inserter(c.head_buffer), "{:x}\r\n", data.size());
+          const std::array<asio::const_buffer, 3> pieces = {
+              asio::buffer(c.head_buffer), asio::buffer(data), asio::buffer("\r\n", 2)};
+          tcp.expires_after(options_.read_timeout +
+                            std::chrono::seconds(data.size() / kMinBodyBytesPerSecond));
+          auto [ec, n] = co_await asio::async_write(stream, pieces, kNoThrow);
+          written += data.size();
+          if (ec) {
+            write_failed = peer_gone = true;
+            result = ec == beast::error::timeout ? DeadlineExceededError("the client is too slow")
+                                                 : UnavailableError("the client went away");
+          }
+        }
       } else if (data.size() > announced - written) {
         write_failed = true;
         result = FailedPreconditionError("more bytes than the announced Content-Length");
@@ -1088,6 +1107,12 @@ asio::awaitable<std::optional<CloseMode>> Server::Impl::ServeStreamed(
     }
     co_return body->is_done() ? CloseMode::kGraceful : CloseMode::kLinger;
   };
+  if (started && chunked && send_body && !write_failed && !bridge->stream_failed()) {
+    // The last chunk: only a stream that finished well says its body is complete.
+    tcp.expires_after(options_.read_timeout);
+    auto [ec, n] = co_await asio::async_write(stream, asio::buffer("0\r\n\r\n", 5), kNoThrow);
+    if (ec) write_failed = peer_gone = true;
+  }
   if (started) {
     const Duration elapsed =
         std::chrono::duration_cast<Duration>(env_.clock.MonoNow() - request.received);
@@ -1098,7 +1123,8 @@ asio::awaitable<std::optional<CloseMode>> Server::Impl::ServeStreamed(
     if (observer_) observer_(request, sent, elapsed);
     // A truncated or failed response ends the connection: the client sees it cut short.
     if (peer_gone) co_return CloseMode::kPeerGone;
-    if (write_failed || bridge->stream_failed() || (send_body && written != announced)) {
+    if (write_failed || bridge->stream_failed() ||
+        (send_body && !chunked && written != announced)) {
       co_return CloseMode::kGraceful;
     }
     if (!keep_alive) co_return co_await drain_body();
@@ -1124,7 +1150,9 @@ asio::awaitable<std::optional<CloseMode>> Server::Impl::ServeStreamed(
 Response Server::Impl::SafeStream(const StreamFn& stream, internal::WorkerBridge& bridge) {
   internal::BridgeResponseWriter writer(bridge);
   try {
-    return stream(writer);
+    Response r = stream(writer);
+    if (writer.started() && r.status >= 400) bridge.MarkStreamFailed();
+    return r;
   } catch (const std::exception& e) {
     Log(LogSeverity::kError, fmt::format("response stream threw: {}", e.what()));
   } catch (...) {

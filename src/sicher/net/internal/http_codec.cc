@@ -183,7 +183,9 @@ void AppendResponseHead(const Response& response, bool keep_alive, bool head_req
     if (IsFramingField(f.name)) continue;
     out->append(f.name).append(": ").append(f.value).append("\r\n");
   }
-  if (!StatusHasNoBody(status)) {
+  if (!StatusHasNoBody(status) && content_length == ResponseWriter::kChunked) {
+    out->append("Transfer-Encoding: chunked\r\n");
+  } else if (!StatusHasNoBody(status)) {
     const fmt::format_int length(content_length.value_or(response.body.size()));
     out->append("Content-Length: ").append(length.data(), length.size()).append("\r\n");
   }

@@ -120,7 +120,8 @@ BeastResponse ToBeastResponse(Response&& response, bool keep_alive, bool head_re
 // handler sets for the framing itself (Content-Length, Transfer-Encoding, Connection) are
 // dropped: the server owns the framing. A test checks the bytes against Beast's serializer.
 // `content_length`, when set, is announced instead of response.body.size() (a streaming
-// response, whose body is not in `response`).
+// response, whose body is not in `response`); ResponseWriter::kChunked announces
+// Transfer-Encoding: chunked instead of a length.
 void AppendResponseHead(const Response& response, bool keep_alive, bool head_request,
                         std::string* out, std::optional<uint64_t> content_length = std::nullopt);
 // True when `status` has no body (1xx, 204, 304): AppendResponseHead sends no Content-Length,

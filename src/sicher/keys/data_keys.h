@@ -40,7 +40,7 @@
 #include "sicher/events/bus.h"
 #include "sicher/store/store.h"
 
-namespace sicher::auth {
+namespace sicher::keys {
 
 struct RewrapOptions {
   // Rows re-wrapped per write transaction (>= 1): short transactions keep the server's writes
@@ -146,4 +146,4 @@ Result<RotationReport> RotateKeks(store::Store& store, crypto::Keyring& keyring,
                                   const std::function<void(const std::string&)>& progress,
                                   const RotationOptions& options = {});
 
-}  // namespace sicher::auth
+}  // namespace sicher::keys

@@ -1,4 +1,4 @@
-#include "sicher/auth/data_keys.h"
+#include "sicher/keys/data_keys.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -15,7 +15,7 @@
 #include "sicher/testing/fake_clock.h"
 #include "sicher/testing/status_matchers.h"
 
-namespace sicher::auth {
+namespace sicher::keys {
 namespace {
 
 using std::chrono::milliseconds;
@@ -50,7 +50,7 @@ class DataKeysTest : public ::testing::Test {
     so.path = dir_ + "/sicher.db";
     so.reader_count = 4;
     so.migrations = store::CoreMigrations();
-    for (auto& m : AuthMigrations()) so.migrations.push_back(m);
+    for (auto& m : auth::AuthMigrations()) so.migrations.push_back(m);
     return store::OpenSqliteStore(so, env_, registry);
   }
 
@@ -463,4 +463,4 @@ TEST_F(DataKeysTest, RotationUnderConcurrentReadsAndWrites) {
 }
 
 }  // namespace
-}  // namespace sicher::auth
+}  // namespace sicher::keys

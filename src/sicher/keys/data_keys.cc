@@ -1,4 +1,4 @@
-#include "sicher/auth/data_keys.h"
+#include "sicher/keys/data_keys.h"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 #include "sicher/crypto/aead.h"
 #include "sicher/events/events.h"
 
-namespace sicher::auth {
+namespace sicher::keys {
 namespace {
 
 std::string FieldAad(std::string_view table, std::string_view column, std::string_view owner) {
@@ -355,4 +355,4 @@ Result<RotationReport> RotateKeks(store::Store& store, crypto::Keyring& keyring,
   return report;
 }
 
-}  // namespace sicher::auth
+}  // namespace sicher::keys

@@ -1,0 +1,516 @@
+#include "sicher/audit/log.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <charconv>
+
+#include "sicher/audit/merkle.h"
+#include "sicher/base/bytes.h"
+#include "sicher/base/ids.h"
+#include "sicher/crypto/hash.h"
+#include "sicher/crypto/signing.h"
+
+namespace sicher::audit {
+namespace {
+
+using store::Blob;
+using store::Row;
+using store::Txn;
+using store::Value;
+
+constexpr size_t kMaxUserAgentBytes = 512;
+constexpr size_t kMaxFieldBytes = 256;
+
+int64_t Micros(Time t) { return t.time_since_epoch().count(); }
+
+std::string Clean(std::string_view s, size_t max) { return std::string(TruncateUtf8(s, max)); }
+
+// The Merkle tree's perfect subtrees as stored: level 0 in audit_events, the rest in audit_nodes.
+class TxnNodes final : public NodeReader {
+ public:
+  explicit TxnNodes(Txn& txn) : txn_(txn) {}
+  Result<std::string> Node(int level, uint64_t index) override {
+    Result<std::optional<Row>> row =
+        level == 0 ? txn_.QueryOne("SELECT leaf_hash FROM audit_events WHERE log_index = ?",
+                                   {static_cast<int64_t>(index)})
+                   : txn_.QueryOne("SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?",
+                                   {int64_t{level}, static_cast<int64_t>(index)});
+    if (!row.ok()) return row.status();
+    if (!row->has_value()) {
+      return NotFoundError(fmt::format("audit tree node ({}, {}) is missing", level, index));
+    }
+    return (**row).GetBlob(0);
+  }
+
+ private:
+  Txn& txn_;
+};
+
+std::string PayloadOwner(std::string_view scope, uint64_t log_index) {
+  return fmt::format("{}#{}", scope, log_index);
+}
+
+// [prefix, prefix-successor) for an action filter that ends in '.'; exact match otherwise.
+void AddActionFilter(const std::string& action, std::string* sql, std::vector<Value>* args) {
+  if (action.empty()) return;
+  if (action.back() == '.') {
+    std::string upper = action;
+    upper.back() = '.' + 1;  // '/' sorts right after '.'
+    *sql += " AND action >= ? AND action < ?";
+    args->push_back(action);
+    args->push_back(upper);
+  } else {
+    *sql += " AND action = ?";
+    args->push_back(action);
+  }
+}
+
+}  // namespace
+
+std::string DefaultOrigin(std::string_view public_key) {
+  return "sicher-audit/" + HexEncode(crypto::Sha256(public_key).substr(0, 8));
+}
+
+Result<std::unique_ptr<NoteSigner>> LoadOrCreateSigner(Env& env, const std::string& path,
+                                                       std::string origin) {
+  std::optional<crypto::Ed25519PrivateKey> key;
+  if (env.fs.Exists(path)) {
+    ASSIGN_OR_RETURN(std::string pem, env.fs.ReadFile(path));
+    Result<crypto::Ed25519PrivateKey> loaded = crypto::Ed25519PrivateKey::FromPem(pem);
+    if (!loaded.ok()) return loaded.status().WithContext("audit signing key " + path);
+    key.emplace(*std::move(loaded));
+  } else {
+    ASSIGN_OR_RETURN(crypto::Ed25519PrivateKey fresh, crypto::Ed25519PrivateKey::Generate());
+    ASSIGN_OR_RETURN(std::string pem, fresh.ToPem());
+    RETURN_IF_ERROR(env.fs.WriteFileAtomic(path, pem, 0600).WithContext("audit signing key"));
+    key.emplace(std::move(fresh));
+  }
+  if (origin.empty()) origin = DefaultOrigin(key->PublicKey());
+  Result<NoteSigner> signer = NoteSigner::Create(std::move(origin), *std::move(key));
+  if (!signer.ok()) return signer.status().WithContext("audit.origin");
+  return std::make_unique<NoteSigner>(*std::move(signer));
+}
+
+std::string_view ActorTypeName(ActorType type) {
+  switch (type) {
+    case ActorType::kUser:
+      return "user";
+    case ActorType::kOperator:
+      return "operator";
+    case ActorType::kLink:
+      return "link";
+    case ActorType::kSystem:
+      return "system";
+  }
+  return "system";
+}
+
+std::string CanonicalJson(const nlohmann::json& value) {
+  // nlohmann's objects are std::maps (sorted keys), it writes no whitespace with indent -1, and
+  // escapes exactly what RFC 8785 escapes (", \, control characters; \u00xx in lower case).
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string EncodeCursor(const Position& p) {
+  return Base64UrlEncode(fmt::format("{}.{}", p.at_us, p.log_index));
+}
+
+std::optional<Position> DecodeCursor(std::string_view cursor) {
+  if (cursor.empty() || cursor.size() > 64) return std::nullopt;
+  std::optional<std::string> raw = Base64UrlDecode(cursor);
+  if (!raw) return std::nullopt;
+  const size_t dot = raw->find('.');
+  if (dot == std::string::npos) return std::nullopt;
+  Position p;
+  const char* b = raw->data();
+  const char* e = raw->data() + raw->size();
+  auto r1 = std::from_chars(b, b + dot, p.at_us);
+  auto r2 = std::from_chars(b + dot + 1, e, p.log_index);
+  if (r1.ec != std::errc() || r1.ptr != b + dot || r2.ec != std::errc() || r2.ptr != e ||
+      p.log_index < 0) {
+    return std::nullopt;
+  }
+  return p;
+}
+
+Log::Log(crypto::Keyring& keyring, Env& env)
+    : keyring_(keyring), env_(env), keys_(keyring, env.random) {}
+Log::~Log() = default;
+
+void Log::SetSigner(std::unique_ptr<NoteSigner> signer) { signer_ = std::move(signer); }
+
+Result<SecretBytes> Log::ScopeKey(Txn& txn, const std::string& scope, bool create) {
+  Result<SecretBytes> dek = keys_.Get(txn, scope);
+  if (dek.ok() || !create || dek.status().code() != StatusCode::kNotFound) return dek;
+  if (scope != kSystemScope) return dek;
+  return keys_.Create(txn, scope, env_.clock.Now());
+}
+
+Status Log::Append(Txn& txn, const Event& e, Pending* pending) {
+  const ActionInfo* info = FindAction(e.action);
+  if (info == nullptr) {
+    return InvalidArgumentError(fmt::format("audit: action '{}' is not in the catalog", e.action));
+  }
+  if (e.outcome != "success" && e.outcome != "failure" && e.outcome != "unknown") {
+    return InvalidArgumentError("audit: outcome must be success, failure or unknown");
+  }
+  if (e.scope.empty() || e.scope.size() > kMaxFieldBytes) {
+    return InvalidArgumentError("audit: an event needs a scope");
+  }
+  // The scope's key. A scope whose key is gone (a deleted user) cannot own new events; they go
+  // to the system scope instead, so nothing is ever lost for want of a key.
+  std::string scope = e.scope;
+  Result<SecretBytes> dek = ScopeKey(txn, scope, /*create=*/true);
+  if (!dek.ok() && dek.status().code() == StatusCode::kNotFound && scope != kSystemScope) {
+    scope = std::string(kSystemScope);
+    dek = ScopeKey(txn, scope, /*create=*/true);
+  }
+  if (!dek.ok()) return dek.status();
+
+  ASSIGN_OR_RETURN(std::optional<Row> tree,
+                   txn.QueryOne("UPDATE audit_tree SET size = size + 1 WHERE id = 1 "
+                                "RETURNING size - 1"));
+  if (!tree) return InternalError("audit: audit_tree row is missing");
+  const uint64_t log_index = static_cast<uint64_t>(tree->GetInt(0));
+  ASSIGN_OR_RETURN(std::optional<Row> seq,
+                   txn.QueryOne("INSERT INTO audit_scopes (scope, last_sequence) VALUES (?, 1) "
+                                "ON CONFLICT (scope) DO UPDATE SET last_sequence = "
+                                "audit_scopes.last_sequence + 1 RETURNING last_sequence",
+                                {scope}));
+  const int64_t sequence = seq->GetInt(0);
+  const Time at = env_.clock.Now();
+
+  nlohmann::json event = {{"id", NewId(env_.random, "aev")},
+                          {"action", info->name},
+                          {"category", {info->ecs_category}},
+                          {"outcome", e.outcome},
+                          {"sequence", sequence}};
+  if (!e.reason.empty()) event["reason"] = Clean(e.reason, kMaxFieldBytes);
+  nlohmann::json sicher = {
+      {"log_index", log_index},
+      {"scope", scope},
+      {"actor",
+       {{"type", ActorTypeName(e.actor_type)}, {"id", Clean(e.actor_id, kMaxFieldBytes)}}}};
+  if (e.actor_id.empty()) sicher["actor"].erase("id");
+  if (!e.target_type.empty()) {
+    sicher["target"] = {{"type", Clean(e.target_type, kMaxFieldBytes)}};
+    if (!e.target_id.empty()) sicher["target"]["id"] = Clean(e.target_id, kMaxFieldBytes);
+  }
+  if (!e.device_type.empty()) sicher["device_type"] = Clean(e.device_type, kMaxFieldBytes);
+  if (!e.details.is_null() && !e.details.empty()) sicher["details"] = e.details;
+  nlohmann::json record = {{"@timestamp", FormatRfc3339(at)},
+                           {"event", std::move(event)},
+                           {"sicher", std::move(sicher)}};
+  if (!e.account_id.empty()) record["organization"] = {{"id", Clean(e.account_id, 64)}};
+  if ((e.actor_type == ActorType::kUser || e.actor_type == ActorType::kOperator) &&
+      !e.actor_id.empty()) {
+    record["user"] = {{"id", Clean(e.actor_id, kMaxFieldBytes)}};
+  }
+  if (!e.ip.empty()) record["source"] = {{"ip", Clean(e.ip, kMaxFieldBytes)}};
+  if (!e.user_agent.empty()) {
+    record["user_agent"] = {{"original", Clean(e.user_agent, kMaxUserAgentBytes)}};
+  }
+  if (!e.request_id.empty()) {
+    record["http"] = {{"request", {{"id", Clean(e.request_id, kMaxFieldBytes)}}}};
+  }
+  std::string canonical = CanonicalJson(record);
+  const std::string leaf = LeafHash(canonical);
+  ASSIGN_OR_RETURN(std::string sealed, keys_.Seal(*dek, "audit_events", "payload",
+                                                  PayloadOwner(scope, log_index), canonical));
+  const Value ip_index =
+      e.ip.empty() ? Value(store::kNull) : Value(keyring_.BlindIndex("audit_ip", e.ip));
+  RETURN_IF_ERROR(txn.Exec(
+      "INSERT INTO audit_events (log_index, at, scope, sequence, action, actor_id, outcome, "
+      "ip_index, payload, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {static_cast<int64_t>(log_index), Micros(at), scope, sequence, std::string(info->name),
+       Clean(e.actor_id, kMaxFieldBytes), std::string(e.outcome), ip_index, Blob{sealed},
+       Blob{leaf}}));
+
+  TxnNodes nodes(txn);
+  ASSIGN_OR_RETURN(std::vector<NodeWrite> writes, AppendLeaf(nodes, log_index, leaf));
+  for (const NodeWrite& w : writes) {
+    if (w.level == 0) continue;  // the leaf itself is audit_events.leaf_hash
+    RETURN_IF_ERROR(txn.Exec("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)",
+                             {int64_t{w.level}, static_cast<int64_t>(w.index), Blob{w.hash}}));
+  }
+  if (pending != nullptr) {
+    pending->push_back(Appended{log_index, info, std::move(canonical)});
+  }
+  return OkStatus();
+}
+
+void Log::Publish(Pending& pending) {
+  if (logger_ != nullptr) {
+    for (const Appended& a : pending) {
+      nlohmann::json line = nlohmann::json::parse(a.record, nullptr, /*allow_exceptions=*/false);
+      if (line.is_discarded()) continue;
+      logger_->Write(a.action->category, std::move(line));
+    }
+  }
+  pending.clear();
+}
+
+Result<std::string> Log::OpenRecord(Txn& txn, const std::string& scope, uint64_t log_index,
+                                    std::string_view sealed) {
+  ASSIGN_OR_RETURN(SecretBytes dek, ScopeKey(txn, scope, /*create=*/false));
+  Result<std::string> plain =
+      keys_.Open(dek, "audit_events", "payload", PayloadOwner(scope, log_index), sealed);
+  if (!plain.ok()) {
+    return DataLossError(fmt::format("payload of event {} failed authentication", log_index));
+  }
+  return plain;
+}
+
+Result<std::vector<StoredEvent>> Log::Page(Txn& txn, std::span<const std::string> scopes,
+                                           const Filter& f, std::optional<Position> after,
+                                           size_t limit, Order order) {
+  const bool desc = order == Order::kNewestFirst;
+  std::vector<StoredEvent> merged;
+  for (const std::string& scope : scopes) {
+    std::string sql =
+        "SELECT log_index, at, scope, sequence, payload, leaf_hash FROM audit_events "
+        "WHERE scope = ? AND payload IS NOT NULL";
+    std::vector<Value> args{scope};
+    if (!f.actor_id.empty()) {
+      sql += " AND actor_id = ?";
+      args.push_back(f.actor_id);
+    }
+    if (f.from) {
+      sql += " AND at >= ?";
+      args.push_back(Micros(*f.from));
+    }
+    if (f.to) {
+      sql += " AND at < ?";
+      args.push_back(Micros(*f.to));
+    }
+    if (after) {
+      sql += desc ? " AND (at, log_index) < (?, ?)" : " AND (at, log_index) > (?, ?)";
+      args.push_back(after->at_us);
+      args.push_back(after->log_index);
+    }
+    if (f.below_log_index) {
+      sql += " AND log_index < ?";
+      args.push_back(static_cast<int64_t>(*f.below_log_index));
+    }
+    AddActionFilter(f.action, &sql, &args);
+    if (!f.outcome.empty()) {
+      sql += " AND outcome = ?";
+      args.push_back(f.outcome);
+    }
+    if (!f.ip.empty()) {
+      sql += " AND ip_index = ?";
+      args.push_back(keyring_.BlindIndex("audit_ip", f.ip));
+    }
+    sql += desc ? " ORDER BY at DESC, log_index DESC LIMIT ?" : " ORDER BY at, log_index LIMIT ?";
+    args.push_back(static_cast<int64_t>(limit));
+    ASSIGN_OR_RETURN(std::vector<Row> rows, txn.Query(sql, args));
+    for (Row& r : rows) {
+      StoredEvent ev;
+      ev.log_index = static_cast<uint64_t>(r.GetInt(0));
+      ev.at_us = r.GetInt(1);
+      ev.scope = r.GetText(2);
+      ev.sequence = r.GetInt(3);
+      ev.record = r.GetBlob(4);  // still sealed; opened below for the ones kept
+      ev.leaf_hash = r.GetBlob(5);
+      merged.push_back(std::move(ev));
+    }
+  }
+  auto before = [desc](const StoredEvent& a, const StoredEvent& b) {
+    if (a.at_us != b.at_us) return desc ? a.at_us > b.at_us : a.at_us < b.at_us;
+    return desc ? a.log_index > b.log_index : a.log_index < b.log_index;
+  };
+  std::sort(merged.begin(), merged.end(), before);
+  if (merged.size() > limit) merged.resize(limit);
+  for (StoredEvent& ev : merged) {
+    Result<std::string> plain = OpenRecord(txn, ev.scope, ev.log_index, ev.record);
+    if (plain.ok()) {
+      ev.record = *std::move(plain);
+    } else {
+      ev.record.clear();
+      ev.status = plain.status();
+    }
+  }
+  return merged;
+}
+
+Result<uint64_t> Log::TreeSize(Txn& txn) {
+  ASSIGN_OR_RETURN(std::optional<Row> row,
+                   txn.QueryOne("SELECT size FROM audit_tree WHERE id = 1"));
+  if (!row) return InternalError("audit: audit_tree row is missing");
+  return static_cast<uint64_t>(row->GetInt(0));
+}
+
+Result<StoredCheckpoint> Log::MakeCheckpoint(store::Store& store) {
+  if (!signer_) return FailedPreconditionError("audit: no checkpoint signing key");
+  StoredCheckpoint out;
+  RETURN_IF_ERROR(store.Write([&](Txn& txn) -> Status {
+    ASSIGN_OR_RETURN(const uint64_t size, TreeSize(txn));
+    if (size == 0) return FailedPreconditionError("audit: the log is empty");
+    Result<StoredCheckpoint> last = GetCheckpoint(txn, std::nullopt);
+    if (last.ok() && last->size == size) {
+      out = *std::move(last);
+      return OkStatus();
+    }
+    TxnNodes nodes(txn);
+    ASSIGN_OR_RETURN(std::string root, RootHash(nodes, size));
+    Checkpoint cp{.origin = signer_->name(), .size = size, .root_hash = root, .extensions = {}};
+    ASSIGN_OR_RETURN(std::string note, signer_->Sign(CheckpointBody(cp)));
+    out = StoredCheckpoint{size, root, note, env_.clock.Now()};
+    return txn.Exec(
+        "INSERT INTO audit_checkpoints (size, root_hash, note, created_at) VALUES (?, ?, ?, ?)",
+        {static_cast<int64_t>(size), Blob{root}, note, Micros(out.created_at)});
+  }));
+  return out;
+}
+
+Result<StoredCheckpoint> Log::GetCheckpoint(Txn& txn, std::optional<uint64_t> size) {
+  Result<std::optional<Row>> row =
+      size ? txn.QueryOne(
+                 "SELECT size, root_hash, note, created_at FROM audit_checkpoints "
+                 "WHERE size = ?",
+                 {static_cast<int64_t>(*size)})
+           : txn.QueryOne(
+                 "SELECT size, root_hash, note, created_at FROM audit_checkpoints "
+                 "ORDER BY size DESC LIMIT 1");
+  if (!row.ok()) return row.status();
+  if (!row->has_value()) {
+    return NotFoundError(size ? fmt::format("no checkpoint of size {}", *size)
+                              : std::string("no checkpoint yet"));
+  }
+  const Row& r = **row;
+  return StoredCheckpoint{static_cast<uint64_t>(r.GetInt(0)), r.GetBlob(1), r.GetText(2),
+                          Time(Duration(r.GetInt(3)))};
+}
+
+Result<InclusionProofView> Log::InclusionProof(Txn& txn, uint64_t log_index, uint64_t tree_size) {
+  ASSIGN_OR_RETURN(const uint64_t size, TreeSize(txn));
+  if (tree_size > size) return InvalidArgumentError("size is larger than the tree");
+  if (log_index >= tree_size) return InvalidArgumentError("leaf must be below size");
+  TxnNodes nodes(txn);
+  InclusionProofView v{log_index, tree_size, {}, {}};
+  ASSIGN_OR_RETURN(v.leaf_hash, nodes.Node(0, log_index));
+  ASSIGN_OR_RETURN(v.proof, audit::InclusionProof(nodes, log_index, tree_size));
+  return v;
+}
+
+Result<std::vector<std::string>> Log::ConsistencyProof(Txn& txn, uint64_t size1, uint64_t size2) {
+  ASSIGN_OR_RETURN(const uint64_t size, TreeSize(txn));
+  if (size2 > size) return InvalidArgumentError("size is larger than the tree");
+  if (size1 == 0 || size1 > size2) return InvalidArgumentError("need 0 < from <= to");
+  TxnNodes nodes(txn);
+  return audit::ConsistencyProof(nodes, size1, size2);
+}
+
+Result<int64_t> Log::PurgeScope(store::Store& store, std::string_view scope, int batch) {
+  int64_t total = 0;
+  for (;;) {
+    int64_t changed = 0;
+    RETURN_IF_ERROR(store.Write([&](Txn& txn) -> Status {
+      RETURN_IF_ERROR(txn.Exec(
+          "UPDATE audit_events SET payload = NULL, ip_index = NULL WHERE log_index IN "
+          "(SELECT log_index FROM audit_events WHERE scope = ? AND payload IS NOT NULL LIMIT ?)",
+          {std::string(scope), int64_t{batch}}));
+      changed = txn.ChangedRows();
+      return OkStatus();
+    }));
+    total += changed;
+    if (changed < batch) return total;
+  }
+}
+
+Result<int64_t> Log::PurgeExpired(store::Store& store, Time cutoff, int batch) {
+  int64_t total = 0;
+  for (;;) {
+    bool done = false;
+    int64_t changed = 0;
+    RETURN_IF_ERROR(store.Write([&](Txn& txn) -> Status {
+      ASSIGN_OR_RETURN(std::optional<Row> mark,
+                       txn.QueryOne("SELECT purged_below FROM audit_tree WHERE id = 1"));
+      const int64_t from = mark->GetInt(0);
+      ASSIGN_OR_RETURN(std::vector<Row> rows,
+                       txn.Query("SELECT log_index, at FROM audit_events WHERE log_index >= ? "
+                                 "ORDER BY log_index LIMIT ?",
+                                 {from, int64_t{batch}}));
+      int64_t end = from;
+      for (const Row& r : rows) {
+        if (r.GetInt(1) >= Micros(cutoff)) {
+          done = true;
+          break;
+        }
+        end = r.GetInt(0) + 1;
+      }
+      if (rows.size() < static_cast<size_t>(batch)) done = true;
+      if (end == from) return OkStatus();
+      RETURN_IF_ERROR(txn.Exec(
+          "UPDATE audit_events SET payload = NULL, ip_index = NULL WHERE log_index >= ? AND "
+          "log_index < ? AND payload IS NOT NULL",
+          {from, end}));
+      changed = txn.ChangedRows();
+      return txn.Exec("UPDATE audit_tree SET purged_below = ? WHERE id = 1", {end});
+    }));
+    total += changed;
+    if (done) return total;
+  }
+}
+
+Result<VerifyReport> Log::VerifyStore(store::Store& store, const Checkpoint& checkpoint) {
+  VerifyReport report;
+  MemoryTree rebuilt;
+  constexpr int64_t kBatch = 2000;
+  int64_t next = 0;
+  const int64_t end = static_cast<int64_t>(checkpoint.size);
+  while (next < end) {
+    const int64_t window_end = std::min(end, next + kBatch);
+    RETURN_IF_ERROR(store.Read([&](Txn& txn) -> Status {
+      ASSIGN_OR_RETURN(std::vector<Row> rows,
+                       txn.Query("SELECT log_index, scope, payload, leaf_hash FROM audit_events "
+                                 "WHERE log_index >= ? AND log_index < ? ORDER BY log_index",
+                                 {next, window_end}));
+      for (const Row& r : rows) {
+        const int64_t index = r.GetInt(0);
+        for (; next < index; ++next) {
+          report.problems.push_back(fmt::format("event at log index {} is missing", next));
+          rebuilt.Append(std::string(32, '\0'));
+        }
+        const std::string& leaf = r.GetBlob(3);
+        rebuilt.Append(leaf);
+        ++report.events_checked;
+        ++next;
+        if (r.IsNull(2)) {
+          ++report.purged;
+          continue;
+        }
+        Result<std::string> record =
+            OpenRecord(txn, r.GetText(1), static_cast<uint64_t>(index), r.GetBlob(2));
+        if (!record.ok()) {
+          report.problems.push_back(
+              fmt::format("event at log index {}: payload does not open under scope {} at this "
+                          "index (modified or moved)",
+                          index, r.GetText(1)));
+          continue;
+        }
+        if (!ConstantTimeEquals(LeafHash(*record), leaf)) {
+          std::string id;
+          nlohmann::json j = nlohmann::json::parse(*record, nullptr, false);
+          if (!j.is_discarded()) id = j["event"].value("id", "");
+          report.problems.push_back(fmt::format(
+              "event {} at log index {}: record does not match its leaf hash", id, index));
+        }
+      }
+      for (; next < window_end; ++next) {
+        report.problems.push_back(fmt::format("event at log index {} is missing", next));
+        rebuilt.Append(std::string(32, '\0'));
+      }
+      return OkStatus();
+    }));
+  }
+  ASSIGN_OR_RETURN(std::string root, RootHash(rebuilt, checkpoint.size));
+  if (root != checkpoint.root_hash) {
+    report.problems.push_back(fmt::format(
+        "the stored events do not rebuild the checkpoint's root hash at size {}", checkpoint.size));
+  }
+  return report;
+}
+
+}  // namespace sicher::audit

@@ -1,0 +1,453 @@
+#include "sicher/audit/log.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <set>
+#include <sstream>
+
+#include "sicher/audit/export.h"
+#include "sicher/audit/merkle.h"
+#include "sicher/auth/schema.h"
+#include "sicher/base/bytes.h"
+#include "sicher/base/ids.h"
+#include "sicher/crypto/signing.h"
+#include "sicher/store/sqlite/sqlite_store.h"
+#include "sicher/testing/fake_clock.h"
+#include "sicher/testing/status_matchers.h"
+
+namespace sicher::audit {
+namespace {
+
+using std::chrono::hours;
+using std::chrono::seconds;
+
+class AuditLogTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/sicher_audit_test_XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+    ASSERT_OK_AND_ASSIGN(keyring_, crypto::Keyring::OpenOrCreate(env_, dir_ + "/keyring"));
+    Open();
+  }
+  void Open() {
+    store::SqliteOptions so;
+    so.path = dir_ + "/sicher.db";
+    so.migrations = store::CoreMigrations();
+    for (auto& m : auth::AuthMigrations()) so.migrations.push_back(m);
+    for (auto& m : AuditMigrations()) so.migrations.push_back(m);
+    ASSERT_OK_AND_ASSIGN(store_, store::OpenSqliteStore(so, env_, registry_));
+    log_ = std::make_unique<Log>(*keyring_, env_);
+    ASSERT_OK_AND_ASSIGN(
+        std::unique_ptr<NoteSigner> signer,
+        LoadOrCreateSigner(env_, dir_ + "/audit-signing.pem", "test.example/audit"));
+    log_->SetSigner(std::move(signer));
+  }
+  void TearDown() override {
+    log_.reset();
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // A scope with its own data key, as sign-up makes one.
+  std::string NewScope(std::string_view prefix) {
+    const std::string id = NewId(env_.random, prefix);
+    keys::DataKeys keys(*keyring_, env_.random);
+    EXPECT_OK(store_->Write(
+        [&](store::Txn& txn) { return keys.Create(txn, id, clock_.Now()).status(); }));
+    return id;
+  }
+
+  Event Ev(const std::string& scope, std::string_view action = "document.read") {
+    Event e;
+    e.action = action;
+    e.scope = scope;
+    e.account_id = scope;
+    e.actor_type = ActorType::kUser;
+    e.actor_id = "usr_actor";
+    e.target_type = "document";
+    e.target_id = "doc_1";
+    e.ip = "203.0.113.5";
+    e.user_agent = "curl/8.0";
+    e.request_id = "req-1";
+    e.details = {{"bytes", 42}};
+    return e;
+  }
+
+  Status Append(const Event& e, Pending* pending = nullptr) {
+    return store_->Write([&](store::Txn& txn) { return log_->Append(txn, e, pending); });
+  }
+
+  // Appends `n` events to `scope`, one transaction of up to 500 each, a second apart.
+  void AppendMany(const std::string& scope, int n, std::string_view action = "document.read") {
+    for (int done = 0; done < n;) {
+      const int batch = std::min(500, n - done);
+      ASSERT_OK(store_->Write([&](store::Txn& txn) -> Status {
+        for (int i = 0; i < batch; ++i) {
+          clock_.Advance(seconds(1));
+          RETURN_IF_ERROR(log_->Append(txn, Ev(scope, action), nullptr));
+        }
+        return OkStatus();
+      }));
+      done += batch;
+    }
+  }
+
+  std::vector<StoredEvent> PageOf(std::vector<std::string> scopes, const Filter& f,
+                                  std::optional<Position> after, size_t limit,
+                                  Order order = Order::kNewestFirst) {
+    std::vector<StoredEvent> out;
+    EXPECT_OK(store_->Read([&](store::Txn& txn) -> Status {
+      ASSIGN_OR_RETURN(out, log_->Page(txn, scopes, f, after, limit, order));
+      return OkStatus();
+    }));
+    return out;
+  }
+
+  uint64_t Size() {
+    uint64_t n = 0;
+    EXPECT_OK(store_->Read([&](store::Txn& txn) -> Status {
+      ASSIGN_OR_RETURN(n, Log::TreeSize(txn));
+      return OkStatus();
+    }));
+    return n;
+  }
+
+  Checkpoint Verified(const StoredCheckpoint& cp) {
+    Result<NoteVerifier> v = NoteVerifier::Parse(log_->signer()->VerifierKey());
+    EXPECT_OK(v.status());
+    Result<Checkpoint> c = v->VerifyCheckpoint(cp.note);
+    EXPECT_OK(c.status());
+    return *c;
+  }
+
+  Status Exec(std::string_view sql, std::vector<store::Value> args = {}) {
+    return store_->Write([&](store::Txn& txn) { return txn.Exec(sql, args); });
+  }
+
+  testing::FakeClock clock_{Time(seconds(1'795'754'658))};
+  PosixFileSystem fs_;
+  SystemRandom random_;
+  Env env_{clock_, fs_, random_};
+  metrics::Registry registry_;
+  std::string dir_;
+  std::unique_ptr<crypto::Keyring> keyring_;
+  std::unique_ptr<store::Store> store_;
+  std::unique_ptr<Log> log_;
+};
+
+TEST_F(AuditLogTest, RecordIsCanonicalJsonWithTheDocumentedFields) {
+  const std::string acc = NewScope("acc");
+  Pending pending;
+  ASSERT_OK(Append(Ev(acc), &pending));
+  ASSERT_EQ(pending.size(), 1u);
+  const std::string& record = pending[0].record;
+  const nlohmann::json j = nlohmann::json::parse(record);
+  EXPECT_EQ(CanonicalJson(j), record);  // sorted keys, no whitespace
+  EXPECT_EQ(j["event"]["action"], "document.read");
+  EXPECT_EQ(j["event"]["outcome"], "success");
+  EXPECT_EQ(j["event"]["sequence"], 1);
+  EXPECT_TRUE(IsValidId(j["event"]["id"].get<std::string>(), "aev"));
+  EXPECT_EQ(j["organization"]["id"], acc);
+  EXPECT_EQ(j["user"]["id"], "usr_actor");
+  EXPECT_EQ(j["source"]["ip"], "203.0.113.5");
+  EXPECT_EQ(j["user_agent"]["original"], "curl/8.0");
+  EXPECT_EQ(j["http"]["request"]["id"], "req-1");
+  EXPECT_EQ(j["sicher"]["log_index"], 0);
+  EXPECT_EQ(j["sicher"]["scope"], acc);
+  EXPECT_EQ(j["sicher"]["actor"]["type"], "user");
+  EXPECT_EQ(j["sicher"]["target"]["id"], "doc_1");
+  EXPECT_EQ(j["sicher"]["details"]["bytes"], 42);
+  EXPECT_EQ(j["@timestamp"], FormatRfc3339(clock_.Now()));
+}
+
+TEST_F(AuditLogTest, RefusesActionsOutsideTheCatalogAndBadOutcomes) {
+  const std::string acc = NewScope("acc");
+  EXPECT_EQ(Append(Ev(acc, "document.made_up")).code(), StatusCode::kInvalidArgument);
+  Event e = Ev(acc);
+  e.outcome = "maybe";
+  EXPECT_EQ(Append(e).code(), StatusCode::kInvalidArgument);
+  e = Ev(acc);
+  e.scope.clear();
+  EXPECT_EQ(Append(e).code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(Size(), 0u);
+}
+
+TEST_F(AuditLogTest, PayloadIsSealedAndIpIsNotStoredInClear) {
+  const std::string acc = NewScope("acc");
+  ASSERT_OK(Append(Ev(acc)));
+  ASSERT_OK(store_->Read([&](store::Txn& txn) -> Status {
+    ASSIGN_OR_RETURN(std::vector<store::Row> rows,
+                     txn.Query("SELECT payload, ip_index, leaf_hash FROM audit_events"));
+    EXPECT_EQ(rows.size(), 1u);
+    const std::string& payload = rows[0].GetBlob(0);
+    EXPECT_EQ(payload.find("203.0.113.5"), std::string::npos);
+    EXPECT_EQ(payload.find("curl"), std::string::npos);
+    EXPECT_EQ(rows[0].GetText(1).find("203.0.113"), std::string::npos);
+    EXPECT_EQ(rows[0].GetBlob(2).size(), 32u);
+    return OkStatus();
+  }));
+}
+
+TEST_F(AuditLogTest, RolledBackAppendLeavesNoEventAndNoGap) {
+  const std::string acc = NewScope("acc");
+  ASSERT_OK(Append(Ev(acc)));
+  // The change fails after its event was appended: both go.
+  Status s = store_->Write([&](store::Txn& txn) -> Status {
+    RETURN_IF_ERROR(log_->Append(txn, Ev(acc), nullptr));
+    return FailedPreconditionError("the change failed");
+  });
+  EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
+  ASSERT_OK(Append(Ev(acc)));
+  EXPECT_EQ(Size(), 2u);
+  const std::vector<StoredEvent> all = PageOf({acc}, {}, std::nullopt, 10, Order::kOldestFirst);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].log_index, 0u);
+  EXPECT_EQ(all[1].log_index, 1u);
+  EXPECT_EQ(all[0].sequence, 1);
+  EXPECT_EQ(all[1].sequence, 2);  // the rolled-back event gave its number back
+}
+
+TEST_F(AuditLogTest, ScopeWithoutKeyFallsBackToSystem) {
+  Event e = Ev("usr_deleted_long_ago");
+  ASSERT_OK(Append(e));
+  const std::vector<StoredEvent> sys = PageOf({std::string(kSystemScope)}, {}, std::nullopt, 10);
+  ASSERT_EQ(sys.size(), 1u);
+  EXPECT_OK(sys[0].status);
+}
+
+TEST_F(AuditLogTest, PaginationReturnsEveryEventExactlyOnce) {
+  const std::string acc = NewScope("acc");
+  const std::string user = NewScope("usr");
+  AppendMany(acc, 1500);
+  AppendMany(user, 700, "login.password");
+  // Equal timestamps must not break the order: a burst in the same microsecond.
+  ASSERT_OK(store_->Write([&](store::Txn& txn) -> Status {
+    for (int i = 0; i < 50; ++i) RETURN_IF_ERROR(log_->Append(txn, Ev(acc), nullptr));
+    return OkStatus();
+  }));
+  std::set<uint64_t> seen;
+  std::optional<Position> after;
+  int pages = 0;
+  Position last{INT64_MAX, INT64_MAX};
+  for (;;) {
+    std::vector<StoredEvent> page = PageOf({acc, user}, {}, after, 97);
+    for (const StoredEvent& ev : page) {
+      EXPECT_TRUE(seen.insert(ev.log_index).second) << "duplicate " << ev.log_index;
+      const Position p{ev.at_us, static_cast<int64_t>(ev.log_index)};
+      EXPECT_TRUE(std::tie(p.at_us, p.log_index) < std::tie(last.at_us, last.log_index));
+      last = p;
+      EXPECT_OK(ev.status);
+    }
+    ++pages;
+    if (page.size() < 97) break;
+    after = Position{page.back().at_us, static_cast<int64_t>(page.back().log_index)};
+    // The cursor survives its encoding.
+    after = DecodeCursor(EncodeCursor(*after));
+    ASSERT_TRUE(after.has_value());
+  }
+  EXPECT_EQ(seen.size(), 2250u);
+  EXPECT_EQ(pages, 2250 / 97 + 1);
+}
+
+TEST_F(AuditLogTest, FiltersNarrowTheScan) {
+  const std::string acc = NewScope("acc");
+  AppendMany(acc, 10, "document.read");
+  AppendMany(acc, 5, "document.upload");
+  Event other = Ev(acc, "member.removed");
+  other.actor_id = "usr_other";
+  other.outcome = "failure";
+  other.ip = "198.51.100.1";
+  ASSERT_OK(Append(other));
+  auto count = [&](Filter f) { return PageOf({acc}, f, std::nullopt, 1000).size(); };
+  EXPECT_EQ(count({}), 16u);
+  EXPECT_EQ(count({.action = "document."}), 15u);
+  EXPECT_EQ(count({.action = "document.upload"}), 5u);
+  EXPECT_EQ(count({.action = "document.up"}), 0u);  // exact unless it ends in '.'
+  EXPECT_EQ(count({.actor_id = "usr_other"}), 1u);
+  EXPECT_EQ(count({.outcome = "failure"}), 1u);
+  EXPECT_EQ(count({.ip = "198.51.100.1"}), 1u);
+  EXPECT_EQ(count({.ip = "203.0.113.5"}), 15u);
+  const Time now = clock_.Now();
+  EXPECT_EQ(count({.from = now - seconds(4)}), 6u);  // 5 uploads 1 s apart + the last event
+  EXPECT_EQ(count({.to = now - seconds(13)}), 1u);   // only the first, at t0 + 1 s
+  EXPECT_EQ(PageOf({"acc_someone_else"}, {}, std::nullopt, 100).size(), 0u);
+}
+
+TEST_F(AuditLogTest, CheckpointsAreSignedAndProofsVerify) {
+  const std::string acc = NewScope("acc");
+  AppendMany(acc, 37);
+  ASSERT_OK_AND_ASSIGN(StoredCheckpoint cp1, log_->MakeCheckpoint(*store_));
+  EXPECT_EQ(cp1.size, 37u);
+  // No growth, no new checkpoint.
+  ASSERT_OK_AND_ASSIGN(StoredCheckpoint same, log_->MakeCheckpoint(*store_));
+  EXPECT_EQ(same.note, cp1.note);
+  AppendMany(acc, 100);
+  ASSERT_OK_AND_ASSIGN(StoredCheckpoint cp2, log_->MakeCheckpoint(*store_));
+  EXPECT_EQ(cp2.size, 137u);
+  const Checkpoint c1 = Verified(cp1);
+  const Checkpoint c2 = Verified(cp2);
+  EXPECT_EQ(c1.origin, "test.example/audit");
+  EXPECT_EQ(c2.root_hash, cp2.root_hash);
+
+  // The stored root equals the RFC 6962 root over the stored leaves, rebuilt from scratch.
+  MemoryTree tree;
+  for (const StoredEvent& ev : PageOf({acc}, {}, std::nullopt, 1000, Order::kOldestFirst)) {
+    tree.Append(ev.leaf_hash);
+    EXPECT_EQ(ev.leaf_hash, LeafHash(ev.record));
+  }
+  ASSERT_OK_AND_ASSIGN(std::string root, RootHash(tree, 137));
+  EXPECT_EQ(root, c2.root_hash);
+
+  ASSERT_OK(store_->Read([&](store::Txn& txn) -> Status {
+    for (uint64_t leaf : {0u, 1u, 36u, 64u, 136u}) {
+      ASSIGN_OR_RETURN(InclusionProofView v, Log::InclusionProof(txn, leaf, 137));
+      EXPECT_OK(VerifyInclusion(v.leaf_hash, leaf, 137, v.proof, c2.root_hash));
+      EXPECT_FALSE(VerifyInclusion(v.leaf_hash, leaf ^ 1, 137, v.proof, c2.root_hash).ok());
+    }
+    ASSIGN_OR_RETURN(std::vector<std::string> proof, Log::ConsistencyProof(txn, 37, 137));
+    EXPECT_OK(VerifyConsistency(37, 137, proof, c1.root_hash, c2.root_hash));
+    EXPECT_FALSE(VerifyConsistency(37, 137, proof, c2.root_hash, c2.root_hash).ok());
+    EXPECT_EQ(Log::InclusionProof(txn, 137, 137).status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(Log::ConsistencyProof(txn, 0, 137).status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(Log::ConsistencyProof(txn, 10, 1000).status().code(), StatusCode::kInvalidArgument);
+    return OkStatus();
+  }));
+}
+
+TEST_F(AuditLogTest, PurgedScopeKeepsEveryOtherProofValid) {
+  const std::string gone = NewScope("acc");
+  const std::string kept = NewScope("acc");
+  for (int i = 0; i < 20; ++i) {
+    AppendMany(gone, 3);
+    AppendMany(kept, 2);
+  }
+  ASSERT_OK_AND_ASSIGN(StoredCheckpoint before, log_->MakeCheckpoint(*store_));
+  ASSERT_OK_AND_ASSIGN(int64_t purged, Log::PurgeScope(*store_, gone, 7));
+  EXPECT_EQ(purged, 60);
+  EXPECT_EQ(PageOf({gone}, {}, std::nullopt, 100).size(), 0u);
+  AppendMany(kept, 1);
+  ASSERT_OK_AND_ASSIGN(StoredCheckpoint after, log_->MakeCheckpoint(*store_));
+  const Checkpoint c1 = Verified(before);
+  const Checkpoint c2 = Verified(after);
+  ASSERT_OK(store_->Read([&](store::Txn& txn) -> Status {
+    ASSIGN_OR_RETURN(std::vector<std::string> proof, Log::ConsistencyProof(txn, c1.size, c2.size));
+    EXPECT_OK(VerifyConsistency(c1.size, c2.size, proof, c1.root_hash, c2.root_hash));
+    return OkStatus();
+  }));
+  // The kept account's export still proves every event.
+  ExportRequest request{
+      .scopes = {kept}, .filter = {}, .format = ExportFormat::kJsonl, .proofs = true};
+  std::string exported;
+  ASSERT_OK_AND_ASSIGN(ExportSummary summary,
+                       Export(*store_, *log_, request, [&](std::string_view chunk) {
+                         exported += chunk;
+                         return OkStatus();
+                       }));
+  EXPECT_EQ(summary.events, 41u);
+  std::istringstream in(exported);
+  const ExportCheck check = VerifyExport(in, {{c2.size, c2}});
+  EXPECT_TRUE(check.problems.empty()) << check.problems.front();
+  EXPECT_EQ(check.verified, 41u);
+  ASSERT_OK_AND_ASSIGN(VerifyReport report, log_->VerifyStore(*store_, c2));
+  EXPECT_TRUE(report.problems.empty());
+  EXPECT_EQ(report.purged, 60u);
+}
+
+TEST_F(AuditLogTest, RetentionPurgesOldPayloadsFromTheWatermark) {
+  const std::string acc = NewScope("acc");
+  AppendMany(acc, 30);
+  const Time cutoff = clock_.Now();
+  clock_.Advance(hours(1));
+  AppendMany(acc, 5);
+  ASSERT_OK_AND_ASSIGN(int64_t purged, Log::PurgeExpired(*store_, cutoff, 4));
+  EXPECT_EQ(purged, 29);  // the 30th was appended exactly at the cutoff: kept
+  ASSERT_OK_AND_ASSIGN(int64_t again, Log::PurgeExpired(*store_, cutoff, 4));
+  EXPECT_EQ(again, 0);
+  EXPECT_EQ(PageOf({acc}, {}, std::nullopt, 100).size(), 6u);
+}
+
+TEST_F(AuditLogTest, VerifyStoreNamesModifiedRemovedAndReorderedEvents) {
+  const std::string acc = NewScope("acc");
+  AppendMany(acc, 40);
+  ASSERT_OK_AND_ASSIGN(StoredCheckpoint cp, log_->MakeCheckpoint(*store_));
+  const Checkpoint c = Verified(cp);
+  ASSERT_OK_AND_ASSIGN(VerifyReport clean, log_->VerifyStore(*store_, c));
+  EXPECT_TRUE(clean.problems.empty());
+  EXPECT_EQ(clean.events_checked, 40u);
+
+  auto problems = [&]() {
+    Result<VerifyReport> r = log_->VerifyStore(*store_, c);
+    EXPECT_OK(r.status());
+    std::string all;
+    for (const std::string& p : r->problems) all += p + "\n";
+    return all;
+  };
+
+  // Modified: a flipped byte in a sealed payload.
+  std::string payload;
+  ASSERT_OK(store_->Read([&](store::Txn& txn) -> Status {
+    ASSIGN_OR_RETURN(std::optional<store::Row> r,
+                     txn.QueryOne("SELECT payload FROM audit_events WHERE log_index = 7"));
+    payload = r->GetBlob(0);
+    return OkStatus();
+  }));
+  std::string bad = payload;
+  bad[bad.size() / 2] ^= 1;
+  ASSERT_OK(Exec("UPDATE audit_events SET payload = ? WHERE log_index = 7", {store::Blob{bad}}));
+  EXPECT_NE(problems().find("log index 7"), std::string::npos) << problems();
+  ASSERT_OK(
+      Exec("UPDATE audit_events SET payload = ? WHERE log_index = 7", {store::Blob{payload}}));
+  EXPECT_EQ(problems(), "");
+
+  // A leaf hash rewritten to match nothing.
+  ASSERT_OK(Exec("UPDATE audit_events SET leaf_hash = ? WHERE log_index = 12",
+                 {store::Blob{std::string(32, 'x')}}));
+  std::string p = problems();
+  EXPECT_NE(p.find("log index 12: record does not match its leaf hash"), std::string::npos) << p;
+  EXPECT_NE(p.find("root hash"), std::string::npos) << p;
+
+  // Reordered: two rows swap places.
+  ASSERT_OK(Exec("UPDATE audit_events SET log_index = 1000 WHERE log_index = 20"));
+  ASSERT_OK(Exec("UPDATE audit_events SET log_index = 20 WHERE log_index = 21"));
+  ASSERT_OK(Exec("UPDATE audit_events SET log_index = 21 WHERE log_index = 1000"));
+  p = problems();
+  EXPECT_NE(p.find("log index 20: payload does not open"), std::string::npos) << p;
+  EXPECT_NE(p.find("log index 21: payload does not open"), std::string::npos) << p;
+
+  // Removed.
+  ASSERT_OK(Exec("DELETE FROM audit_events WHERE log_index = 30"));
+  p = problems();
+  EXPECT_NE(p.find("event at log index 30 is missing"), std::string::npos) << p;
+}
+
+TEST_F(AuditLogTest, SignerKeyPersistsAcrossRestarts) {
+  const std::string vkey = log_->signer()->VerifierKey();
+  log_.reset();
+  store_.reset();
+  Open();
+  EXPECT_EQ(log_->signer()->VerifierKey(), vkey);
+  EXPECT_EQ(std::filesystem::status(dir_ + "/audit-signing.pem").permissions() &
+                std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  ASSERT_OK_AND_ASSIGN(auto generated, crypto::Ed25519PrivateKey::Generate());
+  EXPECT_TRUE(DefaultOrigin(generated.PublicKey()).starts_with("sicher-audit/"));
+  EXPECT_EQ(DefaultOrigin(generated.PublicKey()).size(), 13u + 16u);
+}
+
+TEST_F(AuditLogTest, CursorRejectsGarbage) {
+  EXPECT_FALSE(DecodeCursor("").has_value());
+  EXPECT_FALSE(DecodeCursor("!!!").has_value());
+  EXPECT_FALSE(DecodeCursor(Base64UrlEncode("12")).has_value());
+  EXPECT_FALSE(DecodeCursor(Base64UrlEncode("1.x")).has_value());
+  EXPECT_FALSE(DecodeCursor(Base64UrlEncode("1.-4")).has_value());
+  EXPECT_FALSE(DecodeCursor(std::string(100, 'A')).has_value());
+  const Position p{-5, 99};
+  ASSERT_TRUE(DecodeCursor(EncodeCursor(p)).has_value());
+  EXPECT_EQ(DecodeCursor(EncodeCursor(p))->log_index, 99);
+}
+
+}  // namespace
+}  // namespace sicher::audit
