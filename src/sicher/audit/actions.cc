@@ -39,7 +39,7 @@ constexpr auto kActions = std::to_array<ActionInfo>({
     {"operator.added", Category::kSecurity, "iam"},
     {"operator.enrolled", Category::kSecurity, "iam"},
     {"operator.enrolment_started", Category::kSecurity, "iam"},
-    {"operator.request", Category::kSecurity, "web"},
+    {"operator.request", Category::kAudit, "web"},
     {"password.changed", Category::kSecurity, "authentication"},
     {"session.logout", Category::kSecurity, "session"},
     {"session.revoked", Category::kSecurity, "session"},

@@ -11,6 +11,7 @@
 #include "sicher/base/ids.h"
 #include "sicher/crypto/totp.h"
 #include "sicher/store/sqlite/sqlite_store.h"
+#include "sicher/store/testing/fault_store.h"
 #include "sicher/testing/fake_clock.h"
 #include "sicher/testing/status_matchers.h"
 
@@ -47,6 +48,7 @@ class AuthServiceTest : public ::testing::Test {
     for (auto& m : AuthMigrations()) so.migrations.push_back(m);
     for (auto& m : audit::AuditMigrations()) so.migrations.push_back(m);
     ASSERT_OK_AND_ASSIGN(store_, store::OpenSqliteStore(so, env_, registry_));
+    faults_ = std::make_unique<store::testing::FaultStore>(*store_);
     audit_ = std::make_unique<audit::Log>(*keyring_, env_);
     hasher_ = std::make_unique<PasswordHasher>(crypto::PasswordParams{}, 2, 16);
     Recreate();
@@ -56,11 +58,12 @@ class AuthServiceTest : public ::testing::Test {
   void TearDown() override {
     service_.reset();
     audit_.reset();
+    faults_.reset();
     store_.reset();
     std::system(("rm -rf " + dir_).c_str());
   }
   void Recreate() {
-    service_ = std::make_unique<AuthService>(*store_, *keyring_, *hasher_, Parser(), bus_, *audit_,
+    service_ = std::make_unique<AuthService>(*faults_, *keyring_, *hasher_, Parser(), bus_, *audit_,
                                              env_, options_);
   }
 
@@ -109,6 +112,7 @@ class AuthServiceTest : public ::testing::Test {
   std::string dir_;
   std::unique_ptr<crypto::Keyring> keyring_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<store::testing::FaultStore> faults_;  // what the service writes through
   std::unique_ptr<PasswordHasher> hasher_;
   AuthOptions options_;
   std::unique_ptr<audit::Log> audit_;
@@ -452,6 +456,132 @@ TEST_F(AuthServiceTest, PersonalDataIsNotStoredInPlaintext) {
       EXPECT_EQ(content.str().find(canary), std::string::npos) << canary << " in " << file;
     }
   }
+}
+
+}  // namespace
+}  // namespace sicher::auth
+
+namespace sicher::auth {
+namespace {
+
+// Audit events with `action`, as committed.
+int64_t EventCount(store::Store& store, std::string_view action) {
+  int64_t n = -1;
+  EXPECT_OK(store.Read([&](store::Txn& txn) -> Status {
+    ASSIGN_OR_RETURN(
+        std::optional<store::Row> row,
+        txn.QueryOne("SELECT COUNT(*) FROM audit_events WHERE action = ?", {std::string(action)}));
+    n = row->GetInt(0);
+    return OkStatus();
+  }));
+  return n;
+}
+
+// Every state change commits with exactly one audit event, in the same transaction: a failure
+// injected into the event's insert undoes the change, a failure injected into the change leaves
+// no event, and without failures there is exactly one.
+TEST_F(AuthServiceTest, EachChangeAndItsAuditEventCommitTogether) {
+  const SignupResult alice_ids = SignUp("alice@example.com");
+  SignUp("bob@example.com");
+  const Principal alice = LogIn("alice@example.com");
+  const Principal bob = LogIn("bob@example.com");
+  const std::string acc = alice_ids.account_id;
+  ASSERT_OK_AND_ASSIGN(Invitation inv,
+                       service_->Invite(alice, acc, "bob@example.com", Role::kMember, Client()));
+  ASSERT_OK(service_->AcceptInvitation(bob, inv.token, Client()).status());
+
+  struct Case {
+    std::string_view action;
+    std::string change_sql;  // a statement of the change itself
+    std::function<Status()> run;
+    std::function<bool()> changed;
+  };
+  auto role_of_bob = [&] { return service_->RoleIn(bob, acc).value_or(Role::kOwner); };
+  auto require_mfa = [&] { return service_->GetAccount(alice, acc)->require_mfa; };
+  int64_t invitations_seen = 1;
+  const std::vector<Case> cases = {
+      {"member.role_changed", "UPDATE memberships SET role",
+       [&] { return service_->ChangeRole(alice, acc, bob.id, Role::kAdmin, Client()); },
+       [&] { return role_of_bob() == Role::kAdmin; }},
+      {"account.updated", "UPDATE accounts SET require_mfa",
+       [&] { return service_->UpdateAccount(alice, acc, std::nullopt, true, Client()); },
+       [&] { return require_mfa(); }},
+      {"member.invited", "INSERT INTO invitations",
+       [&] {
+         return service_->Invite(alice, acc, "carol@example.com", Role::kMember, Client()).status();
+       },
+       [&] {
+         int64_t n = 0;
+         EXPECT_OK(store_->Read([&](store::Txn& txn) -> Status {
+           ASSIGN_OR_RETURN(std::optional<store::Row> r,
+                            txn.QueryOne("SELECT COUNT(*) FROM invitations"));
+           n = r->GetInt(0);
+           return OkStatus();
+         }));
+         return n > invitations_seen;
+       }},
+      {"session.logout", "UPDATE sessions SET revoked_at",
+       [&] { return service_->Logout(bob, Client()); },
+       [&] { return service_->ListSessions(bob)->empty(); }},
+      {"member.removed", "DELETE FROM memberships",
+       [&] { return service_->RemoveMember(alice, acc, bob.id, Client()); },
+       [&] { return !service_->RoleIn(bob, acc).ok(); }},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(std::string(c.action));
+    const int64_t before = EventCount(*store_, c.action);
+    // The event's insert fails: the change is rolled back with it.
+    faults_->FailStatementsContaining("INSERT INTO audit_events");
+    EXPECT_FALSE(c.run().ok());
+    EXPECT_FALSE(c.changed());
+    EXPECT_EQ(EventCount(*store_, c.action), before);
+    // The change fails: no event.
+    faults_->FailStatementsContaining(c.change_sql);
+    EXPECT_FALSE(c.run().ok());
+    EXPECT_FALSE(c.changed());
+    EXPECT_EQ(EventCount(*store_, c.action), before);
+    // Both succeed: exactly one event.
+    faults_->FailStatementsContaining("");
+    EXPECT_OK(c.run());
+    EXPECT_TRUE(c.changed());
+    EXPECT_EQ(EventCount(*store_, c.action), before + 1);
+  }
+  EXPECT_GT(faults_->injected(), 0);
+}
+
+TEST_F(AuthServiceTest, LoginAttemptsAreAuditedWithTheirLoginRecord) {
+  SignUp("alice@example.com");
+  // The password check passes but the commit of its records fails: no session, no event.
+  faults_->FailStatementsContaining("INSERT INTO audit_events");
+  EXPECT_FALSE(service_->Login(Realm::kUser, "alice@example.com", kPassword, Client()).ok());
+  faults_->FailStatementsContaining("");
+  EXPECT_EQ(EventCount(*store_, "login.password"), 0);
+  int64_t sessions = -1;
+  ASSERT_OK(store_->Read([&](store::Txn& txn) -> Status {
+    ASSIGN_OR_RETURN(std::optional<store::Row> r, txn.QueryOne("SELECT COUNT(*) FROM sessions"));
+    sessions = r->GetInt(0);
+    return OkStatus();
+  }));
+  EXPECT_EQ(sessions, 0);
+  // One event per attempt, whatever the outcome, in the user's own scope (or system).
+  LogIn("alice@example.com");
+  EXPECT_FALSE(
+      service_->Login(Realm::kUser, "alice@example.com", "wrong password!!", Client()).ok());
+  EXPECT_FALSE(
+      service_->Login(Realm::kUser, "nobody@example.com", "wrong password!!", Client()).ok());
+  EXPECT_EQ(EventCount(*store_, "login.password"), 3);
+  ASSERT_OK(store_->Read([&](store::Txn& txn) -> Status {
+    ASSIGN_OR_RETURN(std::vector<store::Row> rows,
+                     txn.Query("SELECT scope, outcome FROM audit_events WHERE action = "
+                               "'login.password' ORDER BY log_index"));
+    EXPECT_TRUE(rows[0].GetText(0).starts_with("usr_"));
+    EXPECT_EQ(rows[0].GetText(1), "success");
+    EXPECT_EQ(rows[1].GetText(0), rows[0].GetText(0));
+    EXPECT_EQ(rows[1].GetText(1), "failure");
+    EXPECT_EQ(rows[2].GetText(0), "system");  // unknown address: nobody's scope
+    EXPECT_EQ(rows[2].GetText(1), "failure");
+    return OkStatus();
+  }));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "sicher/docs/doc_store_test_util.h"
 #include "sicher/docs/internal/records.h"
+#include "sicher/store/testing/fault_store.h"
 
 namespace sicher::docs {
 namespace {
@@ -779,6 +780,50 @@ TEST(DocStoreOptionsTest, RejectsOutOfBounds) {
   EXPECT_OK(DocStore::Create(*store, *keyring, bus, audit, env, o));
   store.reset();
   std::filesystem::remove_all(tmpl);
+}
+
+}  // namespace
+}  // namespace sicher::docs
+
+namespace sicher::docs {
+namespace {
+
+// A document change and its audit event commit together: a failure injected into the event's
+// insert undoes the delete, one injected into the delete leaves no event.
+TEST_F(DocStoreTest, DeleteAndItsAuditEventCommitTogether) {
+  const AccessContext ctx = NewAccount();
+  const DocumentMeta meta = UploadPattern(ctx, 3 * kChunk);
+  store::testing::FaultStore faults(*store_);
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<DocStore> docs,
+                       DocStore::Create(faults, *keyring_, bus_, *audit_, env_, Options()));
+  auto deletes = [&] {
+    return Count("SELECT COUNT(*) FROM audit_events WHERE action = 'document.delete'", {});
+  };
+  faults.FailStatementsContaining("INSERT INTO audit_events");
+  EXPECT_FALSE(docs->Delete(ctx, meta.id).ok());
+  EXPECT_OK(docs_->Get(ctx, meta.id).status());
+  EXPECT_EQ(deletes(), 0);
+  faults.FailStatementsContaining("UPDATE documents SET state");
+  EXPECT_FALSE(docs->Delete(ctx, meta.id).ok());
+  EXPECT_OK(docs_->Get(ctx, meta.id).status());
+  EXPECT_EQ(deletes(), 0);
+  faults.FailStatementsContaining("");
+  ASSERT_OK(docs->Delete(ctx, meta.id));
+  EXPECT_EQ(docs_->Get(ctx, meta.id).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(deletes(), 1);
+  EXPECT_GT(faults.injected(), 0);
+}
+
+// Reads are audited too: one document.read event per read, with the bytes served.
+TEST_F(DocStoreTest, ReadsAreAuditEvents) {
+  const AccessContext ctx = NewAccount();
+  const DocumentMeta meta = UploadPattern(ctx, 2 * kChunk + 5);
+  ReadAll(ctx, meta.id);
+  ReadAll(ctx, meta.id);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_events WHERE action = 'document.read' AND scope = ?",
+                  {ctx.account_id}),
+            2);
+  EXPECT_EQ(Count("SELECT COUNT(*) FROM audit_events WHERE action = 'document.upload'", {}), 1);
 }
 
 }  // namespace
