@@ -77,6 +77,7 @@ json LoginEventJson(const auth::LoginEventView& e) {
             {"http", {{"request", {{"id", e.request_id}}}}},
             {"new_device", e.new_device}};
   if (!e.session_id.empty()) j["session"] = {{"id", e.session_id}};
+  if (!e.country.empty()) j["source"]["geo"] = {{"country_iso_code", e.country}};
   if (!e.ch_mobile.empty() || !e.ch_platform.empty()) {
     j["client_hints"] = {{"mobile", e.ch_mobile}, {"platform", e.ch_platform}};
   }

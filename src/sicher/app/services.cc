@@ -70,6 +70,14 @@ Result<std::unique_ptr<Services>> Services::Open(Env& env, const config::Config&
   if (!parser.ok()) return parser.status().WithContext("user-agent parser");
   s->ua_parser = *std::move(parser);
 
+  // The country lookup is optional, but a configured database that cannot be opened stops the
+  // start: a login log silently without countries would be a broken promise.
+  if (!cfg.geo.database_path.empty()) {
+    Result<std::unique_ptr<net::GeoLookup>> geo = net::GeoLookup::Open(cfg.geo.database_path);
+    if (!geo.ok()) return geo.status().WithContext("geo.database_path");
+    s->geo = *std::move(geo);
+  }
+
   crypto::PasswordParams params;
   params.memory_bytes = cfg.auth.argon2_memory_bytes;
   params.iterations = static_cast<uint32_t>(cfg.auth.argon2_iterations);
@@ -81,6 +89,7 @@ Result<std::unique_ptr<Services>> Services::Open(Env& env, const config::Config&
                                                      static_cast<size_t>(cfg.auth.hash_queue));
   s->auth = std::make_unique<auth::AuthService>(*s->store, *s->keyring, *s->hasher, *s->ua_parser,
                                                 bus, *s->audit, env, AuthOptionsFrom(cfg));
+  s->auth->SetGeoLookup(s->geo.get());
   Result<std::unique_ptr<docs::DocStore>> doc_store = docs::DocStore::Create(
       *s->store, *s->keyring, bus, *s->audit, env,
       docs::DocStoreOptions{.chunk_size = static_cast<uint32_t>(cfg.docs.chunk_size),

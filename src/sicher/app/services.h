@@ -29,6 +29,7 @@ struct Services {
   std::unique_ptr<store::Store> store;
   std::unique_ptr<audit::Log> audit;  // with its checkpoint signer
   std::unique_ptr<net::UserAgentParser> ua_parser;
+  std::unique_ptr<net::GeoLookup> geo;  // null unless geo.database_path is set
   std::unique_ptr<auth::PasswordHasher> hasher;
   std::unique_ptr<auth::AuthService> auth;
   std::unique_ptr<docs::DocStore> docs;

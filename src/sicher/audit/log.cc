@@ -208,6 +208,7 @@ Status Log::Append(Txn& txn, const Event& e, Pending* pending) {
     record["user"] = {{"id", Clean(e.actor_id, kMaxFieldBytes)}};
   }
   if (!e.ip.empty()) record["source"] = {{"ip", Clean(e.ip, kMaxFieldBytes)}};
+  if (!e.country.empty()) record["source"]["geo"] = {{"country_iso_code", Clean(e.country, 8)}};
   if (!e.user_agent.empty()) {
     record["user_agent"] = {{"original", Clean(e.user_agent, kMaxUserAgentBytes)}};
   }

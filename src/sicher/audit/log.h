@@ -73,6 +73,7 @@ struct Event {
   std::string_view outcome = "success";  // success, failure or unknown
   std::string reason;                    // machine code, e.g. "wrong_password"
   std::string ip;
+  std::string country;     // source.geo.country_iso_code, when known
   std::string user_agent;  // cut at 512 bytes
   std::string device_type;
   std::string request_id;

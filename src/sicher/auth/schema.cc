@@ -297,6 +297,14 @@ CREATE TABLE key_state (
 INSERT INTO key_state (id, min_kek_version) VALUES (1, 0);
 CREATE INDEX data_keys_by_kek_version ON data_keys (kek_version);
 )sql",
+          },
+          // The country of a login's IP address (ISO 3166-1 alpha-2) from geo.database_path;
+          // NULL when no database is configured or the address is not in it.
+          store::Migration{
+              .version = 102,
+              .name = "login_country",
+              .sqlite_sql = "ALTER TABLE login_events ADD COLUMN country TEXT;",
+              .postgres_sql = "ALTER TABLE login_events ADD COLUMN country TEXT;",
           }};
 }
 

@@ -115,6 +115,7 @@ struct AuthService::Parsed {
   std::string user_agent;
   std::string device_type, os, browser, ua_parser;
   std::string ch_mobile, ch_platform;
+  std::string country;
 };
 
 struct AuthService::LoginRecord {
@@ -152,6 +153,7 @@ AuthService::Parsed AuthService::ParseClient(const ClientInfo& client) const {
   p.ua_parser = "uap-core " + std::string(ua_parser_.uap_core_version());
   p.ch_mobile = std::string(TruncateUtf8(client.ch_mobile, 16));
   p.ch_platform = std::string(TruncateUtf8(client.ch_platform, 64));
+  if (geo_ != nullptr) p.country = geo_->CountryIsoCode(client.ip);
   return p;
 }
 
@@ -163,12 +165,28 @@ Status AuthService::RecordLogin(Txn& txn, const LoginRecord& r, const ClientInfo
   RETURN_IF_ERROR(txn.Exec(
       "INSERT INTO login_events (id, at, realm, principal_id, subject_index, outcome, reason, "
       "method, client_ip, user_agent, device_type, os, browser, ua_parser, ch_mobile, "
-      "ch_platform, session_id, new_device, request_id) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      {id, Micros(Now()), std::string(RealmName(r.realm)), opt(r.principal_id),
-       opt(r.subject_index), r.outcome, r.reason, r.method, client.ip, p.user_agent, p.device_type,
-       p.os, p.browser, p.ua_parser, opt(p.ch_mobile), opt(p.ch_platform), opt(r.session_id),
-       int64_t{r.new_device ? 1 : 0}, client.request_id}));
+      "ch_platform, session_id, new_device, request_id, country) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {id,
+       Micros(Now()),
+       std::string(RealmName(r.realm)),
+       opt(r.principal_id),
+       opt(r.subject_index),
+       r.outcome,
+       r.reason,
+       r.method,
+       client.ip,
+       p.user_agent,
+       p.device_type,
+       p.os,
+       p.browser,
+       p.ua_parser,
+       opt(p.ch_mobile),
+       opt(p.ch_platform),
+       opt(r.session_id),
+       int64_t{r.new_device ? 1 : 0},
+       client.request_id,
+       opt(p.country)}));
   *out = events::LoginAttempted{.id = id,
                                 .realm = std::string(RealmName(r.realm)),
                                 .principal_id = r.principal_id,
@@ -184,6 +202,7 @@ Status AuthService::RecordLogin(Txn& txn, const LoginRecord& r, const ClientInfo
                                 .new_device = r.new_device,
                                 .request_id = client.request_id};
   audit::Event ev = ClientEvent(LoginActionFor(r.method, r.reason), client, p);
+  ev.country = p.country;
   ev.scope = r.principal_id.empty() ? std::string(audit::kSystemScope) : r.principal_id;
   ev.actor_type = r.realm == Realm::kUser ? audit::ActorType::kUser : audit::ActorType::kOperator;
   ev.actor_id = r.principal_id;
@@ -759,7 +778,7 @@ Result<Page<LoginEventView>> AuthService::QueryLogins(std::string_view where,
   std::string sql =
       "SELECT id, at, realm, principal_id, outcome, reason, method, client_ip, user_agent, "
       "device_type, os, browser, ua_parser, ch_mobile, ch_platform, session_id, request_id, "
-      "new_device FROM login_events WHERE " +
+      "new_device, country FROM login_events WHERE " +
       std::string(where);
   if (!cursor.empty()) {
     int64_t at = 0;
@@ -800,6 +819,7 @@ Result<Page<LoginEventView>> AuthService::QueryLogins(std::string_view where,
       v.session_id = r.GetOptionalText(15).value_or("");
       v.request_id = r.GetText(16);
       v.new_device = r.GetInt(17) != 0;
+      v.country = r.GetOptionalText(18).value_or("");
       page.items.push_back(std::move(v));
     }
     return OkStatus();

@@ -26,6 +26,7 @@
 #include "sicher/events/bus.h"
 #include "sicher/events/events.h"
 #include "sicher/keys/data_keys.h"
+#include "sicher/net/geo/geo.h"
 #include "sicher/net/user_agent/user_agent.h"
 #include "sicher/store/store.h"
 
@@ -104,6 +105,7 @@ struct LoginEventView {
   std::string realm, principal_id, outcome, reason, method;
   std::string client_ip, user_agent, device_type, os, browser, ua_parser;
   std::string ch_mobile, ch_platform, session_id, request_id;
+  std::string country;  // ISO 3166-1 alpha-2, "" when unknown or no database is configured
   bool new_device = false;
 };
 
@@ -145,6 +147,10 @@ class AuthService {
   AuthService(store::Store& store, crypto::Keyring& keyring, PasswordHasher& hasher,
               const net::UserAgentParser& ua_parser, events::Bus& bus, audit::Log& audit, Env& env,
               AuthOptions options);
+
+  // Optional: the country of each login's address goes into its record (geo.database_path).
+  // Set before the first request; borrowed.
+  void SetGeoLookup(const net::GeoLookup* geo) { geo_ = geo; }
 
   // Sign-up: a user and an account they own. PermissionDenied when sign-up is closed;
   // InvalidArgument for a bad e-mail, name or password (policy); AlreadyExists when the
@@ -260,6 +266,7 @@ class AuthService {
   crypto::Keyring& keyring_;
   PasswordHasher& hasher_;
   const net::UserAgentParser& ua_parser_;
+  const net::GeoLookup* geo_ = nullptr;
   events::Bus& bus_;
   audit::Log& audit_;
   Env& env_;

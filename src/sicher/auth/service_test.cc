@@ -10,6 +10,7 @@
 #include "sicher/auth/schema.h"
 #include "sicher/base/ids.h"
 #include "sicher/crypto/totp.h"
+#include "sicher/net/geo/testing/mmdb_writer.h"
 #include "sicher/store/sqlite/sqlite_store.h"
 #include "sicher/store/testing/fault_store.h"
 #include "sicher/testing/fake_clock.h"
@@ -582,6 +583,60 @@ TEST_F(AuthServiceTest, LoginAttemptsAreAuditedWithTheirLoginRecord) {
     EXPECT_EQ(rows[2].GetText(1), "failure");
     return OkStatus();
   }));
+}
+
+}  // namespace
+}  // namespace sicher::auth
+
+namespace sicher::auth {
+namespace {
+
+// With geo.database_path set, each login record carries the country of its address, in the
+// login history and in the audit record (source.geo.country_iso_code).
+TEST_F(AuthServiceTest, LoginRecordsCarryTheCountryFromAMaxMindDatabase) {
+  using namespace net::mmdb_testing;  // NOLINT: the writer's helpers
+  MmdbWriter writer(6, 24);
+  writer.Insert("192.0.2.0/24", Country("DE"));
+  writer.Insert("2001:db8::/32", Country("NL"));
+  const std::string path = dir_ + "/country.mmdb";
+  {
+    std::ofstream f(path, std::ios::binary);
+    f << writer.Build("GeoLite2-Country", 1700000000);
+  }
+  ASSERT_OK_AND_ASSIGN(std::unique_ptr<net::GeoLookup> geo, net::GeoLookup::Open(path));
+  service_->SetGeoLookup(geo.get());
+  SignUp("alice@example.com");
+  ASSERT_OK(
+      service_
+          ->Login(Realm::kUser, "alice@example.com", kPassword, Client(kDesktopUa, "192.0.2.10"))
+          .status());
+  ASSERT_OK(
+      service_
+          ->Login(Realm::kUser, "alice@example.com", kPassword, Client(kDesktopUa, "2001:db8::7"))
+          .status());
+  const Principal who = LogIn("alice@example.com");  // from 203.0.113.7: not in the database
+  ASSERT_OK_AND_ASSIGN(Page<LoginEventView> page, service_->MyLogins(who, "", 10));
+  ASSERT_EQ(page.items.size(), 3u);
+  EXPECT_EQ(page.items[0].country, "");
+  EXPECT_EQ(page.items[1].country, "NL");
+  EXPECT_EQ(page.items[2].country, "DE");
+  // The audit record has the same country, in ECS's field.
+  std::vector<std::string> countries;
+  const std::vector<std::string> scopes = {who.id};
+  ASSERT_OK(store_->Read([&](store::Txn& txn) -> Status {
+    ASSIGN_OR_RETURN(std::vector<audit::StoredEvent> events,
+                     audit_->Page(txn, scopes, {.action = "login.password"}, std::nullopt, 10,
+                                  audit::Order::kOldestFirst));
+    for (const audit::StoredEvent& e : events) {
+      const nlohmann::json j = nlohmann::json::parse(e.record);
+      countries.push_back(j["source"].contains("geo")
+                              ? j["source"]["geo"]["country_iso_code"].get<std::string>()
+                              : "");
+    }
+    return OkStatus();
+  }));
+  EXPECT_EQ(countries, (std::vector<std::string>{"DE", "NL", ""}));
+  service_->SetGeoLookup(nullptr);
 }
 
 }  // namespace
