@@ -610,10 +610,12 @@ TEST_F(AuthServiceTest, LoginRecordsCarryTheCountryFromAMaxMindDatabase) {
       service_
           ->Login(Realm::kUser, "alice@example.com", kPassword, Client(kDesktopUa, "192.0.2.10"))
           .status());
+  clock_.Advance(seconds(1));
   ASSERT_OK(
       service_
           ->Login(Realm::kUser, "alice@example.com", kPassword, Client(kDesktopUa, "2001:db8::7"))
           .status());
+  clock_.Advance(seconds(1));  // distinct times: the history is ordered by time
   const Principal who = LogIn("alice@example.com");  // from 203.0.113.7: not in the database
   ASSERT_OK_AND_ASSIGN(Page<LoginEventView> page, service_->MyLogins(who, "", 10));
   ASSERT_EQ(page.items.size(), 3u);

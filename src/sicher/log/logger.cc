@@ -21,6 +21,17 @@ void Default(json& obj, const char* key, json value) {
   if (!obj.contains(key)) obj[key] = std::move(value);
 }
 
+// The time in `line`'s @timestamp (the caller may have set its own); `fallback` if it has none
+// that parses.
+Time TimeOf(const json& line, Time fallback) {
+  const auto it = line.find("@timestamp");
+  Time t;
+  if (it != line.end() && it->is_string() && ParseRfc3339(it->get_ref<const std::string&>(), &t)) {
+    return t;
+  }
+  return fallback;
+}
+
 // The level in `line`'s log.level; kInfo if it has none or an unknown one.
 Level LevelOf(const json& line) {
   const json* log = line.contains("log") ? &line["log"] : nullptr;
@@ -190,7 +201,7 @@ void Logger::Write(Category category, json fields) {
     if (forwarding_.load(std::memory_order_acquire)) {
       ForwardLine({.category = category,
                    .level = category == Category::kApp ? LevelOf(fields) : Level::kInfo,
-                   .time = now,
+                   .time = TimeOf(fields, now),
                    .text = line});
     }
     if (category == Category::kApp) PrintApp(fields);

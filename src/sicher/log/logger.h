@@ -69,7 +69,7 @@ Result<Level> ParseLevel(std::string_view name);
 struct LogLine {
   Category category;
   Level level;            // app lines: their log.level; Level::kInfo for the other categories
-  Time time;              // when the Logger wrote it (the @timestamp it filled in)
+  Time time;              // the line's @timestamp: the caller's, or when the Logger wrote it
   std::string_view text;  // the JSON line, without newline; valid only during Forward()
 };
 

@@ -9,7 +9,7 @@
 //   PRI        facility * 8 + severity; severity from the category: security 5 (notice),
 //              audit, access, availability 6 (info), app by the line's log.level (debug 7,
 //              info 6, warn 4, error 3).
-//   TIMESTAMP  when the Logger wrote the line, RFC 3339 UTC with microseconds:
+//   TIMESTAMP  the line's @timestamp (LogLine::time), RFC 3339 UTC with microseconds:
 //              2026-01-01T00:00:00.000000Z.
 //   HOSTNAME   options.hostname or gethostname(); APP-NAME "sicher"; PROCID the process id;
 //   MSGID      the category name ("security"). Header fields are printable US-ASCII (33..126;

@@ -753,6 +753,20 @@ TEST_F(SyslogLoggerTest, ForwarderSeesEveryCategoryWithLevelAndTime) {
   logger->SetForwarder(nullptr);
 }
 
+TEST_F(SyslogLoggerTest, ForwardedTimeIsTheCallersTimestamp) {
+  CountingForwarder forwarder;
+  auto logger = OpenLogger();
+  ASSERT_NE(logger, nullptr);
+  logger->SetForwarder(&forwarder);
+  logger->Write(Category::kAudit, {{"@timestamp", "2025-06-01T12:00:00.5+02:00"}});
+  logger->Write(Category::kAudit, {{"@timestamp", "not a time"}});
+  const auto lines = forwarder.lines();
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(FormatRfc3339(lines[0].time), "2025-06-01T10:00:00.500000Z");
+  EXPECT_EQ(lines[1].time, kTime);  // unparseable: when the Logger wrote it
+  logger->SetForwarder(nullptr);
+}
+
 TEST_F(SyslogLoggerTest, SetForwarderIsSafeWhileOtherThreadsLog) {
   CountingForwarder forwarder;
   auto logger = OpenLogger();
