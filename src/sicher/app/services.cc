@@ -16,6 +16,7 @@ auth::AuthOptions AuthOptionsFrom(const config::Config& cfg) {
   o.throttle.lockout_threshold = cfg.auth.lockout_threshold;
   o.throttle.lockout_duration = cfg.auth.lockout_duration;
   o.throttle.ip_failure_limit = cfg.auth.ip_failure_limit;
+  o.throttle.signup_ip_limit = cfg.auth.signup_ip_limit;
   o.mfa_challenge_ttl = cfg.auth.mfa_challenge_ttl;
   o.invitation_ttl = cfg.auth.invitation_ttl;
   o.totp_issuer = cfg.auth.totp_issuer;

@@ -643,3 +643,27 @@ TEST_F(AuthServiceTest, LoginRecordsCarryTheCountryFromAMaxMindDatabase) {
 
 }  // namespace
 }  // namespace sicher::auth
+
+namespace sicher::auth {
+namespace {
+
+TEST_F(AuthServiceTest, SignupsPerIpAreLimited) {
+  options_.throttle.signup_ip_limit = 2;
+  Recreate();
+  SignUp("a1@example.com");
+  SignUp("a2@example.com");
+  Result<SignupResult> third =
+      service_->Signup("a3@example.com", kPassword, "A", "A's team", Client());
+  EXPECT_EQ(third.status().code(), StatusCode::kResourceExhausted);
+  EXPECT_EQ(EventCount(*store_, "account.created"), 2);
+  // Another address is not affected; the window passing lifts the limit.
+  EXPECT_OK(
+      service_
+          ->Signup("b1@example.com", kPassword, "B", "B's team", Client(kDesktopUa, "198.51.100.9"))
+          .status());
+  clock_.Advance(options_.throttle.lockout_duration);
+  EXPECT_OK(service_->Signup("a3@example.com", kPassword, "A", "A's team", Client()).status());
+}
+
+}  // namespace
+}  // namespace sicher::auth

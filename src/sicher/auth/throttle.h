@@ -22,6 +22,9 @@ struct ThrottlePolicy {
   int64_t lockout_threshold = 10;
   Duration lockout_duration = std::chrono::minutes(15);
   int64_t ip_failure_limit = 100;
+  // Sign-ups from one client IP within lockout_duration; beyond it, 429 until the window ends
+  // (each sign-up costs an Argon2id hash and creates rows and keys).
+  int64_t signup_ip_limit = 20;
 };
 
 struct ThrottleState {

@@ -118,6 +118,7 @@ struct AuthConfig {
   int64_t lockout_threshold = 10;
   milliseconds lockout_duration = std::chrono::minutes(15);
   int64_t ip_failure_limit = 100;
+  int64_t signup_ip_limit = 20;
   milliseconds mfa_challenge_ttl = std::chrono::minutes(5);
   milliseconds invitation_ttl = std::chrono::hours(24 * 7);
   std::string totp_issuer = "sicher";

@@ -72,6 +72,7 @@ TEST(ConfigKeysTest, NamesAreTheContract) {
                                              "auth.lockout_threshold",
                                              "auth.lockout_duration",
                                              "auth.ip_failure_limit",
+                                             "auth.signup_ip_limit",
                                              "auth.mfa_challenge_ttl",
                                              "auth.invitation_ttl",
                                              "auth.totp_issuer",

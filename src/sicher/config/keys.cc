@@ -440,6 +440,10 @@ std::vector<KeyInfo> BuildKeys() {
                         "Failed logins from one IP address within auth.lockout_duration after "
                         "which that address gets 429 until the window passes.",
                         5, 1000000, [](Config& c) -> int64_t& { return c.auth.ip_failure_limit; }));
+  keys.push_back(IntKey("auth.signup_ip_limit", 20,
+                        "Sign-ups from one IP address within auth.lockout_duration; beyond this, "
+                        "POST /v1/signup gets 429 until the window passes.",
+                        1, 1000000, [](Config& c) -> int64_t& { return c.auth.signup_ip_limit; }));
   keys.push_back(DurationKey(
       "auth.mfa_challenge_ttl", "5m",
       "How long the challenge between password and second factor stays valid.", seconds(30),
