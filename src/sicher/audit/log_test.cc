@@ -1,7 +1,5 @@
 #include "sicher/audit/log.h"
 
-#include "sicher/audit/log_test_util.h"
-
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -10,6 +8,7 @@
 #include <sstream>
 
 #include "sicher/audit/export.h"
+#include "sicher/audit/log_test_util.h"
 #include "sicher/audit/merkle.h"
 #include "sicher/auth/schema.h"
 #include "sicher/base/bytes.h"
@@ -21,8 +20,6 @@
 
 namespace sicher::audit {
 namespace {
-
-
 
 TEST_F(AuditLogTest, RecordIsCanonicalJsonWithTheDocumentedFields) {
   const std::string acc = NewScope("acc");
@@ -263,6 +260,21 @@ TEST_F(AuditLogTest, VerifyStoreNamesModifiedRemovedAndReorderedEvents) {
   ASSERT_OK_AND_ASSIGN(VerifyReport clean, log_->VerifyStore(*store_, c));
   EXPECT_TRUE(clean.problems.empty());
   EXPECT_EQ(clean.events_checked, 40u);
+
+  // The database refuses the tampering below outright; an attacker with the file drops the
+  // triggers first, and the tree still catches every change.
+  EXPECT_EQ(Exec("DELETE FROM audit_events WHERE log_index = 30").code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Exec("UPDATE audit_events SET action = 'document.list' WHERE log_index = 3").code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Exec("UPDATE audit_events SET payload = x'00' WHERE log_index = 3").code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Exec("UPDATE audit_events SET log_index = 1000 WHERE log_index = 3").code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Exec("DELETE FROM audit_nodes").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Exec("UPDATE audit_checkpoints SET note = 'x'").code(),
+            StatusCode::kFailedPrecondition);
+  DropAppendOnlyGuards();
 
   auto problems = [&]() {
     Result<VerifyReport> r = log_->VerifyStore(*store_, c);

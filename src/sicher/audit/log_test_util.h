@@ -2,8 +2,6 @@
 // The fixture of the audit log tests (log_test.cc, log_slow_test.cc): a real SQLite store with
 // the audit migrations, a keyring, a Log with a checkpoint signer, and a fake clock.
 
-#include "sicher/audit/log.h"
-
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
@@ -12,6 +10,7 @@
 #include <sstream>
 
 #include "sicher/audit/export.h"
+#include "sicher/audit/log.h"
 #include "sicher/audit/merkle.h"
 #include "sicher/auth/schema.h"
 #include "sicher/base/bytes.h"
@@ -124,6 +123,16 @@ class AuditLogTest : public ::testing::Test {
     Result<Checkpoint> c = v->VerifyCheckpoint(cp.note);
     EXPECT_OK(c.status());
     return *c;
+  }
+
+  // What someone with write access to the database file can do first: remove the append-only
+  // triggers (migration 301).
+  void DropAppendOnlyGuards() {
+    for (const char* t :
+         {"audit_events_no_delete", "audit_events_no_rewrite", "audit_events_purge_only",
+          "audit_nodes_no_update", "audit_nodes_no_delete"}) {
+      ASSERT_OK(Exec(std::string("DROP TRIGGER ") + t));
+    }
   }
 
   Status Exec(std::string_view sql, std::vector<store::Value> args = {}) {

@@ -7,9 +7,9 @@ namespace sicher::audit {
 // live in rows so that a rolled-back append gives its numbers back.
 std::vector<store::Migration> AuditMigrations() {
   return {store::Migration{
-      .version = 300,
-      .name = "audit",
-      .sqlite_sql = R"sql(
+              .version = 300,
+              .name = "audit",
+              .sqlite_sql = R"sql(
 CREATE TABLE audit_events (
   log_index INTEGER PRIMARY KEY,
   at INTEGER NOT NULL,
@@ -47,7 +47,7 @@ CREATE TABLE audit_checkpoints (
   created_at INTEGER NOT NULL
 ) STRICT;
 )sql",
-      .postgres_sql = R"sql(
+              .postgres_sql = R"sql(
 CREATE TABLE audit_events (
   log_index BIGINT PRIMARY KEY,
   at BIGINT NOT NULL,
@@ -85,7 +85,54 @@ CREATE TABLE audit_checkpoints (
   created_at BIGINT NOT NULL
 );
 )sql",
-  }};
+          },
+          // Append-only, enforced by the database itself: no code path (and no mistaken
+          // maintenance statement) can delete or rewrite an event, a tree node or a checkpoint;
+          // an event's payload and IP index can only be cleared (the two purges). Someone with
+          // write access to the file can drop these triggers; the Merkle tree and the signed
+          // checkpoints are what catch that.
+          store::Migration{
+              .version = 301,
+              .name = "audit_append_only",
+              .sqlite_sql = R"sql(
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+CREATE TRIGGER audit_events_no_rewrite
+BEFORE UPDATE OF log_index, at, scope, sequence, action, actor_id, outcome, leaf_hash
+ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+CREATE TRIGGER audit_events_purge_only BEFORE UPDATE OF payload, ip_index ON audit_events
+WHEN NEW.payload IS NOT NULL OR NEW.ip_index IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'an audit payload can only be purged'); END;
+CREATE TRIGGER audit_nodes_no_update BEFORE UPDATE ON audit_nodes
+BEGIN SELECT RAISE(ABORT, 'the audit tree is append-only'); END;
+CREATE TRIGGER audit_nodes_no_delete BEFORE DELETE ON audit_nodes
+BEGIN SELECT RAISE(ABORT, 'the audit tree is append-only'); END;
+CREATE TRIGGER audit_checkpoints_no_update BEFORE UPDATE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are kept as signed'); END;
+CREATE TRIGGER audit_checkpoints_no_delete BEFORE DELETE ON audit_checkpoints
+BEGIN SELECT RAISE(ABORT, 'audit checkpoints are kept as signed'); END;
+)sql",
+              .postgres_sql = R"sql(
+CREATE FUNCTION audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'audit_events'
+     AND NEW.log_index = OLD.log_index AND NEW.at = OLD.at AND NEW.scope = OLD.scope
+     AND NEW.sequence = OLD.sequence AND NEW.action = OLD.action
+     AND NEW.actor_id = OLD.actor_id AND NEW.outcome = OLD.outcome
+     AND NEW.leaf_hash = OLD.leaf_hash AND NEW.payload IS NULL AND NEW.ip_index IS NULL THEN
+    RETURN NEW;  -- a purge
+  END IF;
+  RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'check_violation';
+END $$;
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+  FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+CREATE TRIGGER audit_nodes_append_only BEFORE UPDATE OR DELETE ON audit_nodes
+  FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints
+  FOR EACH ROW EXECUTE FUNCTION audit_append_only();
+)sql",
+          }};
 }
 
 }  // namespace sicher::audit
