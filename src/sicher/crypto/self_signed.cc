@@ -12,20 +12,16 @@
 #include <memory>
 
 #include "sicher/base/bytes.h"
+#include "sicher/crypto/internal/openssl_ptr.h"
 
 namespace sicher::crypto {
 namespace {
 
-template <auto Free>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
+using internal::BioPtr;
+using internal::Deleter;
+using internal::EvpMdCtxPtr;
+using internal::EvpPkeyPtr;
 using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
 using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
 using ExtPtr = std::unique_ptr<X509_EXTENSION, Deleter<X509_EXTENSION_free>>;
 

@@ -8,20 +8,15 @@
 #include <climits>
 
 #include "sicher/base/check.h"
+#include "sicher/crypto/internal/openssl_ptr.h"
 
 namespace sicher::crypto {
 namespace {
 
-template <auto Free>
-struct Deleter {
-  template <typename T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY_free>>;
-using EvpMdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX_free>>;
-using BioPtr = std::unique_ptr<BIO, Deleter<BIO_free_all>>;
+using internal::BioPtr;
+using internal::Deleter;
+using internal::EvpMdCtxPtr;
+using internal::EvpPkeyPtr;
 
 const unsigned char* Bytes(std::string_view s) {
   // EVP wants a non-null pointer even for an empty message.
