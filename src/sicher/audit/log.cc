@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "sicher/audit/merkle.h"
+#include "sicher/audit/record.h"
 #include "sicher/base/bytes.h"
 #include "sicher/base/ids.h"
 #include "sicher/crypto/hash.h"
@@ -181,41 +182,42 @@ Status Log::Append(Txn& txn, const Event& e, Pending* pending) {
   const int64_t sequence = seq->GetInt(0);
   const Time at = env_.clock.Now();
 
-  nlohmann::json event = {{"id", NewId(env_.random, "aev")},
-                          {"action", info->name},
-                          {"category", {info->ecs_category}},
-                          {"outcome", e.outcome},
-                          {"sequence", sequence}};
-  if (!e.reason.empty()) event["reason"] = Clean(e.reason, kMaxFieldBytes);
-  nlohmann::json sicher = {
-      {"log_index", log_index},
-      {"scope", scope},
-      {"actor",
-       {{"type", ActorTypeName(e.actor_type)}, {"id", Clean(e.actor_id, kMaxFieldBytes)}}}};
-  if (e.actor_id.empty()) sicher["actor"].erase("id");
-  if (!e.target_type.empty()) {
-    sicher["target"] = {{"type", Clean(e.target_type, kMaxFieldBytes)}};
-    if (!e.target_id.empty()) sicher["target"]["id"] = Clean(e.target_id, kMaxFieldBytes);
-  }
-  if (!e.device_type.empty()) sicher["device_type"] = Clean(e.device_type, kMaxFieldBytes);
-  if (!e.details.is_null() && !e.details.empty()) sicher["details"] = e.details;
-  nlohmann::json record = {{"@timestamp", FormatRfc3339(at)},
-                           {"event", std::move(event)},
-                           {"sicher", std::move(sicher)}};
-  if (!e.account_id.empty()) record["organization"] = {{"id", Clean(e.account_id, 64)}};
-  if ((e.actor_type == ActorType::kUser || e.actor_type == ActorType::kOperator) &&
-      !e.actor_id.empty()) {
-    record["user"] = {{"id", Clean(e.actor_id, kMaxFieldBytes)}};
-  }
-  if (!e.ip.empty()) record["source"] = {{"ip", Clean(e.ip, kMaxFieldBytes)}};
-  if (!e.country.empty()) record["source"]["geo"] = {{"country_iso_code", Clean(e.country, 8)}};
-  if (!e.user_agent.empty()) {
-    record["user_agent"] = {{"original", Clean(e.user_agent, kMaxUserAgentBytes)}};
-  }
-  if (!e.request_id.empty()) {
-    record["http"] = {{"request", {{"id", Clean(e.request_id, kMaxFieldBytes)}}}};
-  }
-  std::string canonical = CanonicalJson(record);
+  const std::string id = NewId(env_.random, "aev");
+  const std::string timestamp = FormatRfc3339(at);
+  const std::string reason = Clean(e.reason, kMaxFieldBytes);
+  const std::string actor_id = Clean(e.actor_id, kMaxFieldBytes);
+  const std::string target_type = Clean(e.target_type, kMaxFieldBytes);
+  const std::string target_id = Clean(e.target_id, kMaxFieldBytes);
+  const std::string device_type = Clean(e.device_type, kMaxFieldBytes);
+  const std::string account_id = Clean(e.account_id, 64);
+  const std::string ip = Clean(e.ip, kMaxFieldBytes);
+  const std::string country = Clean(e.country, 8);
+  const std::string user_agent = Clean(e.user_agent, kMaxUserAgentBytes);
+  const std::string request_id = Clean(e.request_id, kMaxFieldBytes);
+  const RecordFields fields{
+      .timestamp = timestamp,
+      .id = id,
+      .action = info->name,
+      .category = info->ecs_category,
+      .outcome = e.outcome,
+      .reason = reason,
+      .sequence = sequence,
+      .log_index = log_index,
+      .scope = scope,
+      .actor_type = ActorTypeName(e.actor_type),
+      .actor_id = actor_id,
+      .target_type = target_type,
+      .target_id = target_type.empty() ? std::string_view() : std::string_view(target_id),
+      .device_type = device_type,
+      .details = &e.details,
+      .account_id = account_id,
+      .ip = ip,
+      .country = country,
+      .user_agent = user_agent,
+      .request_id = request_id,
+      .actor_is_principal =
+          e.actor_type == ActorType::kUser || e.actor_type == ActorType::kOperator};
+  std::string canonical = RenderRecord(fields);
   const std::string leaf = LeafHash(canonical);
   ASSIGN_OR_RETURN(std::string sealed, keys_.Seal(*dek, "audit_events", "payload",
                                                   PayloadOwner(scope, log_index), canonical));
@@ -225,8 +227,7 @@ Status Log::Append(Txn& txn, const Event& e, Pending* pending) {
       "INSERT INTO audit_events (log_index, at, scope, sequence, action, actor_id, outcome, "
       "ip_index, payload, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       {static_cast<int64_t>(log_index), Micros(at), scope, sequence, std::string(info->name),
-       Clean(e.actor_id, kMaxFieldBytes), std::string(e.outcome), ip_index, Blob{sealed},
-       Blob{leaf}}));
+       actor_id, std::string(e.outcome), ip_index, Blob{sealed}, Blob{leaf}}));
 
   TxnNodes nodes(txn);
   ASSIGN_OR_RETURN(std::vector<NodeWrite> writes, AppendLeaf(nodes, log_index, leaf));

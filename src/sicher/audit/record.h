@@ -1,0 +1,32 @@
+#pragma once
+// The audit record (docs/design/audit-log.md section 1) rendered as canonical JSON: the bytes
+// that are hashed into the Merkle tree and sealed. Two renderers that must agree byte for byte:
+// RecordTree builds an nlohmann tree (the reference; what a verifier re-canonicalises), and
+// RenderRecord writes the same text directly, about five times faster, because it runs for
+// every event on the store's single writer thread. record_test.cc holds them equal.
+
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace sicher::audit {
+
+// The fields of one record, already cut to their limits. Empty strings are absent fields.
+struct RecordFields {
+  std::string_view timestamp;  // RFC 3339
+  std::string_view id, action, category, outcome, reason;
+  int64_t sequence = 0;
+  uint64_t log_index = 0;
+  std::string_view scope, actor_type, actor_id, target_type, target_id, device_type;
+  const nlohmann::json* details = nullptr;  // an object; null or empty: absent
+  std::string_view account_id, ip, country, user_agent, request_id;
+  bool actor_is_principal = false;  // user.id = actor_id (a user or an operator acted)
+};
+
+nlohmann::json RecordTree(const RecordFields& f);
+// CanonicalJson(RecordTree(f)), written directly. Falls back to the tree for a string that is
+// not valid UTF-8 (the tree's serializer replaces it with U+FFFD).
+std::string RenderRecord(const RecordFields& f);
+
+}  // namespace sicher::audit
