@@ -114,7 +114,8 @@ int main(int argc, char** argv) {
                            "the local data directory's signing key");
   audit_verify
       ->add_option("--consistency-proof", verify_flags.consistency_proof,
-                   "JSON of GET /v1/audit/consistency (default: computed locally)")
+                   "JSON of GET /v1/audit/consistency (default: computed locally); with --key "
+                   "and two checkpoints this check needs no data directory")
       ->check(CLI::ExistingFile);
   audit_verify->add_option("--config", config_path, "TOML configuration file")
       ->check(CLI::ExistingFile);

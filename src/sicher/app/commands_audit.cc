@@ -160,8 +160,17 @@ int RunAuditVerify(const CommandFlags& flags, const AuditVerifyFlags& v, std::os
   if (v.checkpoints.empty() || v.checkpoints.size() > 2) {
     return fail(InvalidArgumentError("give one or two --checkpoint files"));
   }
-  const bool need_local = v.key.empty() || v.export_file.empty() ||
-                          (v.checkpoints.size() == 2 && v.consistency_proof.empty());
+  // Two checkpoints, their consistency proof and the key are a complete offline check (what a
+  // witness that kept the checkpoints it saw has): without --export it then needs the local data
+  // directory only when one was named, to check the stored events as well.
+  const bool local_named = flags.data_dir || flags.config_path ||
+                           flags.environ.count("SICHER_DATA") > 0 ||
+                           flags.environ.count("SICHER_DATA_DIR") > 0;
+  const bool consistency_offline = v.export_file.empty() && v.checkpoints.size() == 2 &&
+                                   !v.consistency_proof.empty() && !v.key.empty() && !local_named;
+  const bool need_local =
+      !consistency_offline && (v.key.empty() || v.export_file.empty() ||
+                               (v.checkpoints.size() == 2 && v.consistency_proof.empty()));
   std::unique_ptr<Opened> local;
   if (need_local) {
     Result<config::Config> cfg = LoadConfigFor(flags, env);
@@ -254,6 +263,8 @@ int RunAuditVerify(const CommandFlags& flags, const AuditVerifyFlags& v, std::os
     problems += static_cast<int>(check.problems.size());
     out << (check.problems.empty() ? "ok   " : "FAIL ") << "export " << v.export_file << ": "
         << check.verified << " of " << check.lines << " lines proven in the log\n";
+  } else if (local == nullptr) {
+    out << "--   stored events not checked (no --export and no local data directory named)\n";
   } else {
     const audit::Checkpoint& latest = checkpoints.rbegin()->second;
     Result<audit::VerifyReport> report = local->log->VerifyStore(*local->store, latest);
