@@ -214,6 +214,14 @@ void RegisterAuditRoutes(Router& router, auth::AuthService& auth, audit::Log& lo
           return Error(InvalidArgumentError("proofs must be true or false"));
         }
         request.proofs = proofs == "true";
+        // A verifiable export is the whole log of a time range: with events filtered out, its
+        // per-scope sequence numbers would show gaps and it could not be checked as complete.
+        if (request.proofs && (!filter->action.empty() || !filter->actor_id.empty() ||
+                               !filter->outcome.empty() || !filter->ip.empty())) {
+          return Error(InvalidArgumentError(
+              "proofs=true takes only from and to (action, actor, outcome and ip filters would "
+              "leave gaps a verifier reports)"));
+        }
         if (request.proofs && request.format != audit::ExportFormat::kJsonl) {
           return Error(InvalidArgumentError("proofs are only available with format=jsonl"));
         }

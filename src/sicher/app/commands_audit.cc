@@ -209,6 +209,19 @@ int RunAuditVerify(const CommandFlags& flags, const AuditVerifyFlags& v, std::os
     }
     out << "ok   checkpoint " << path << ": " << cp->origin << ", size " << cp->size << ", root "
         << Base64Encode(cp->root_hash) << ", signed by " << verifier->name() << "\n";
+    if (cp->origin != verifier->name()) {
+      out << "FAIL checkpoint " << path << ": origin " << cp->origin
+          << " is not the log the key names (" << verifier->name() << ")\n";
+      ++problems;
+      continue;
+    }
+    if (auto same = checkpoints.find(cp->size);
+        same != checkpoints.end() && same->second.root_hash != cp->root_hash) {
+      out << "FAIL checkpoint " << path << ": another signed checkpoint of size " << cp->size
+          << " has a different root: the log was forked (two histories shown)\n";
+      ++problems;
+      continue;
+    }
     checkpoints[cp->size] = *cp;
   }
   if (problems > 0) {
@@ -243,9 +256,6 @@ int RunAuditVerify(const CommandFlags& flags, const AuditVerifyFlags& v, std::os
     }
     Status s =
         got.ok() ? audit::VerifyConsistency(a.size, b.size, proof, a.root_hash, b.root_hash) : got;
-    if (a.size == b.size && a.root_hash != b.root_hash) {
-      s = DataLossError("two different trees of the same size: the log was forked");
-    }
     if (s.ok()) {
       out << "ok   tree of size " << b.size << " extends tree of size " << a.size
           << " (append-only)\n";

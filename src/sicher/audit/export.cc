@@ -77,6 +77,94 @@ std::string ErrorLine(const StoredEvent& ev) {
          "\n";
 }
 
+// Checks one export line; true when its inclusion proof verified. Problems go to `problem`.
+bool CheckLine(const std::string& line, uint64_t n,
+               const std::map<uint64_t, Checkpoint>& checkpoints, int64_t& last_index,
+               std::map<std::string, int64_t>& last_sequence,
+               const std::function<void(std::string)>& problem) {
+  nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    problem(fmt::format("line {}: not a JSON object", n));
+    return false;
+  }
+  const nlohmann::json sicher = j.value("sicher", nlohmann::json::object());
+  const std::string id =
+      j.contains("event") && j["event"].is_object() ? j["event"].value("id", "") : "";
+  if (!sicher.is_object() || !sicher.contains("log_index") ||
+      !sicher["log_index"].is_number_unsigned()) {
+    problem(fmt::format("line {}: no sicher.log_index", n));
+    return false;
+  }
+  const uint64_t index = sicher["log_index"].get<uint64_t>();
+  const std::string name = id.empty() ? fmt::format("event at log index {}", index)
+                                      : fmt::format("event {} (log index {})", id, index);
+  if (sicher.contains("error")) {
+    problem(fmt::format("line {}: {}: the server could not read it: {}", n, name,
+                        sicher["error"].is_string() ? sicher["error"].get<std::string>() : ""));
+    return false;
+  }
+  if (static_cast<int64_t>(index) <= last_index) {
+    problem(fmt::format("line {}: {} is out of order (after log index {})", n, name, last_index));
+  }
+  last_index = std::max<int64_t>(last_index, static_cast<int64_t>(index));
+  const std::string scope = sicher.value("scope", "");
+  const int64_t seq = j.contains("event") && j["event"].is_object() &&
+                              j["event"].contains("sequence") &&
+                              j["event"]["sequence"].is_number_integer()
+                          ? j["event"]["sequence"].get<int64_t>()
+                          : 0;
+  if (auto it = last_sequence.find(scope); it != last_sequence.end() && seq != it->second + 1) {
+    problem(
+        fmt::format("line {}: {}: scope {} jumps from sequence {} to {}: {} event(s) "
+                    "missing or purged before it",
+                    n, name, scope, it->second, seq, seq - it->second - 1));
+  }
+  last_sequence[scope] = seq;
+
+  if (!j.contains("tlog") || !j["tlog"].is_object()) {
+    problem(fmt::format("line {}: {} has no inclusion proof (export with proofs)", n, name));
+    return false;
+  }
+  const nlohmann::json tlog = j["tlog"];
+  j.erase("tlog");
+  const uint64_t size = tlog.value("tree_size", uint64_t{0});
+  auto cp = checkpoints.find(size);
+  if (cp == checkpoints.end()) {
+    problem(
+        fmt::format("line {}: {} is proven against tree size {}, but no checkpoint of "
+                    "that size was given",
+                    n, name, size));
+    return false;
+  }
+  std::vector<std::string> proof;
+  bool bad = !tlog.contains("inclusion_proof") || !tlog["inclusion_proof"].is_array();
+  if (!bad) {
+    for (const auto& h : tlog["inclusion_proof"]) {
+      std::optional<std::string> raw =
+          h.is_string() ? Base64Decode(h.get<std::string>()) : std::nullopt;
+      if (!raw || raw->size() != 32) {
+        bad = true;
+        break;
+      }
+      proof.push_back(*std::move(raw));
+    }
+  }
+  if (bad) {
+    problem(fmt::format("line {}: {}: malformed inclusion proof", n, name));
+    return false;
+  }
+  const Status s =
+      VerifyInclusion(LeafHash(CanonicalJson(j)), index, size, proof, cp->second.root_hash);
+  if (!s.ok()) {
+    problem(
+        fmt::format("line {}: {} is not in the log as exported (modified, or not at this "
+                    "position): {}",
+                    n, name, s.message()));
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Result<ExportFormat> ParseExportFormat(std::string_view name) {
@@ -168,7 +256,7 @@ ExportCheck VerifyExport(std::istream& in, const std::map<uint64_t, Checkpoint>&
   std::map<std::string, int64_t> last_sequence;  // per scope
   int64_t last_index = -1;
   std::string line;
-  auto problem = [&](std::string text) {
+  const std::function<void(std::string)> problem = [&](std::string text) {
     if (check.problems.size() < 1000) check.problems.push_back(std::move(text));
   };
   while (true) {
@@ -194,87 +282,12 @@ ExportCheck VerifyExport(std::istream& in, const std::map<uint64_t, Checkpoint>&
       continue;
     }
     if (line.empty()) continue;
-    nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      problem(fmt::format("line {}: not a JSON object", n));
-      continue;
+    // A crafted line (a field of the wrong type) must become a problem, never an abort.
+    try {
+      if (CheckLine(line, n, checkpoints, last_index, last_sequence, problem)) ++check.verified;
+    } catch (const nlohmann::json::exception& e) {
+      problem(fmt::format("line {}: malformed record ({})", n, e.what()));
     }
-    const nlohmann::json sicher = j.value("sicher", nlohmann::json::object());
-    const std::string id =
-        j.contains("event") && j["event"].is_object() ? j["event"].value("id", "") : "";
-    if (!sicher.is_object() || !sicher.contains("log_index") ||
-        !sicher["log_index"].is_number_unsigned()) {
-      problem(fmt::format("line {}: no sicher.log_index", n));
-      continue;
-    }
-    const uint64_t index = sicher["log_index"].get<uint64_t>();
-    const std::string name = id.empty() ? fmt::format("event at log index {}", index)
-                                        : fmt::format("event {} (log index {})", id, index);
-    if (sicher.contains("error")) {
-      problem(fmt::format("line {}: {}: the server could not read it: {}", n, name,
-                          sicher["error"].is_string() ? sicher["error"].get<std::string>() : ""));
-      continue;
-    }
-    if (static_cast<int64_t>(index) <= last_index) {
-      problem(fmt::format("line {}: {} is out of order (after log index {})", n, name, last_index));
-    }
-    last_index = std::max<int64_t>(last_index, static_cast<int64_t>(index));
-    const std::string scope = sicher.value("scope", "");
-    const int64_t seq = j.contains("event") && j["event"].is_object() &&
-                                j["event"].contains("sequence") &&
-                                j["event"]["sequence"].is_number_integer()
-                            ? j["event"]["sequence"].get<int64_t>()
-                            : 0;
-    if (auto it = last_sequence.find(scope); it != last_sequence.end() && seq != it->second + 1) {
-      problem(
-          fmt::format("line {}: {}: scope {} jumps from sequence {} to {}: {} event(s) "
-                      "missing or purged before it",
-                      n, name, scope, it->second, seq, seq - it->second - 1));
-    }
-    last_sequence[scope] = seq;
-
-    if (!j.contains("tlog") || !j["tlog"].is_object()) {
-      problem(fmt::format("line {}: {} has no inclusion proof (export with proofs)", n, name));
-      continue;
-    }
-    const nlohmann::json tlog = j["tlog"];
-    j.erase("tlog");
-    const uint64_t size = tlog.value("tree_size", uint64_t{0});
-    auto cp = checkpoints.find(size);
-    if (cp == checkpoints.end()) {
-      problem(
-          fmt::format("line {}: {} is proven against tree size {}, but no checkpoint of "
-                      "that size was given",
-                      n, name, size));
-      continue;
-    }
-    std::vector<std::string> proof;
-    bool bad = !tlog.contains("inclusion_proof") || !tlog["inclusion_proof"].is_array();
-    if (!bad) {
-      for (const auto& h : tlog["inclusion_proof"]) {
-        std::optional<std::string> raw =
-            h.is_string() ? Base64Decode(h.get<std::string>()) : std::nullopt;
-        if (!raw || raw->size() != 32) {
-          bad = true;
-          break;
-        }
-        proof.push_back(*std::move(raw));
-      }
-    }
-    if (bad) {
-      problem(fmt::format("line {}: {}: malformed inclusion proof", n, name));
-      continue;
-    }
-    const Status s =
-        VerifyInclusion(LeafHash(CanonicalJson(j)), index, size, proof, cp->second.root_hash);
-    if (!s.ok()) {
-      problem(
-          fmt::format("line {}: {} is not in the log as exported (modified, or not at this "
-                      "position): {}",
-                      n, name, s.message()));
-      continue;
-    }
-    ++check.verified;
   }
   return check;
 }

@@ -145,13 +145,15 @@ TEST(VerifyExportTest, UnknownCheckpointMissingProofAndJunkAreReported) {
   j.erase("tlog");
   lines[1] = j.dump();
   lines.push_back("not json");
+  lines.push_back(R"({"event":{"id":5},"sicher":{"log_index":1,"scope":7}})");
   lines.push_back(
       "{\"sicher\":{\"log_index\":9,\"scope\":\"acc_1\",\"error\":\"payload failed\"}}");
   c = Check(lines, b.checkpoint);
   const std::string all = Joined(c);
   EXPECT_NE(all.find("aev_1 (log index 1) has no inclusion proof"), std::string::npos) << all;
   EXPECT_NE(all.find("line 5: not a JSON object"), std::string::npos) << all;
-  EXPECT_NE(all.find("line 6: event at log index 9: the server could not read it"),
+  EXPECT_NE(all.find("line 6: malformed record"), std::string::npos) << all;
+  EXPECT_NE(all.find("line 7: event at log index 9: the server could not read it"),
             std::string::npos)
       << all;
 

@@ -180,7 +180,19 @@ Status Log::Append(Txn& txn, const Event& e, Pending* pending) {
                                 "audit_scopes.last_sequence + 1 RETURNING last_sequence",
                                 {scope}));
   const int64_t sequence = seq->GetInt(0);
-  const Time at = env_.clock.Now();
+  // Event times never go backwards, even when the wall clock does (an NTP step, a resumed
+  // VM): so the (at, log_index) order of queries and exports is the log's own order.
+  Time at = env_.clock.Now();
+  {
+    std::lock_guard lock(at_mu_);
+    if (last_at_us_ < 0) {
+      ASSIGN_OR_RETURN(std::optional<Row> last,
+                       txn.QueryOne("SELECT at FROM audit_events ORDER BY log_index DESC LIMIT 1"));
+      last_at_us_ = last ? last->GetInt(0) : 0;
+    }
+    if (Micros(at) < last_at_us_) at = Time(Duration(last_at_us_));
+    last_at_us_ = Micros(at);
+  }
 
   const std::string id = NewId(env_.random, "aev");
   const std::string timestamp = FormatRfc3339(at);
@@ -271,7 +283,7 @@ Result<std::vector<StoredEvent>> Log::Page(Txn& txn, std::span<const std::string
   std::vector<StoredEvent> merged;
   for (const std::string& scope : scopes) {
     std::string sql =
-        "SELECT log_index, at, scope, sequence, payload, leaf_hash FROM audit_events "
+        "SELECT log_index, at, scope FROM audit_events "
         "WHERE scope = ? AND payload IS NOT NULL";
     std::vector<Value> args{scope};
     if (!f.actor_id.empty()) {
@@ -312,9 +324,6 @@ Result<std::vector<StoredEvent>> Log::Page(Txn& txn, std::span<const std::string
       ev.log_index = static_cast<uint64_t>(r.GetInt(0));
       ev.at_us = r.GetInt(1);
       ev.scope = r.GetText(2);
-      ev.sequence = r.GetInt(3);
-      ev.record = r.GetBlob(4);  // still sealed; opened below for the ones kept
-      ev.leaf_hash = r.GetBlob(5);
       merged.push_back(std::move(ev));
     }
   }
@@ -324,8 +333,20 @@ Result<std::vector<StoredEvent>> Log::Page(Txn& txn, std::span<const std::string
   };
   std::sort(merged.begin(), merged.end(), before);
   if (merged.size() > limit) merged.resize(limit);
+  // Only now the payloads, of the events kept: with many scopes (an account's members) the
+  // first phase may have found scopes x limit candidates, each a few dozen bytes.
   for (StoredEvent& ev : merged) {
-    Result<std::string> plain = OpenRecord(txn, ev.scope, ev.log_index, ev.record);
+    ASSIGN_OR_RETURN(std::optional<Row> row,
+                     txn.QueryOne("SELECT sequence, payload, leaf_hash FROM audit_events WHERE "
+                                  "log_index = ? AND payload IS NOT NULL",
+                                  {static_cast<int64_t>(ev.log_index)}));
+    if (!row) {  // purged between the two reads (a Write's purge cannot: same snapshot)
+      ev.status = NotFoundError("purged");
+      continue;
+    }
+    ev.sequence = row->GetInt(0);
+    ev.leaf_hash = row->GetBlob(2);
+    Result<std::string> plain = OpenRecord(txn, ev.scope, ev.log_index, row->GetBlob(1));
     if (plain.ok()) {
       ev.record = *std::move(plain);
     } else {
@@ -458,25 +479,43 @@ Result<int64_t> Log::PurgeExpired(store::Store& store, Time cutoff, int batch) {
 
 Result<VerifyReport> Log::VerifyStore(store::Store& store, const Checkpoint& checkpoint) {
   VerifyReport report;
-  MemoryTree rebuilt;
+  // The root is rebuilt with a frontier of perfect subtrees (O(log n) hashes), not a whole tree
+  // in memory: frontier[i] is the hash of a perfect subtree of 2^heights[i] leaves, heights
+  // strictly decreasing from the left.
+  std::vector<std::string> frontier;
+  std::vector<int> heights;
+  auto add_leaf = [&](std::string hash) {
+    int height = 0;
+    while (!heights.empty() && heights.back() == height) {
+      hash = NodeHash(frontier.back(), hash);
+      frontier.pop_back();
+      heights.pop_back();
+      ++height;
+    }
+    frontier.push_back(std::move(hash));
+    heights.push_back(height);
+  };
+  auto missing = [&](int64_t index) {
+    report.problems.push_back(fmt::format("event at log index {} is missing", index));
+    add_leaf(std::string(32, '\0'));
+  };
   constexpr int64_t kBatch = 2000;
   int64_t next = 0;
   const int64_t end = static_cast<int64_t>(checkpoint.size);
   while (next < end) {
     const int64_t window_end = std::min(end, next + kBatch);
     RETURN_IF_ERROR(store.Read([&](Txn& txn) -> Status {
-      ASSIGN_OR_RETURN(std::vector<Row> rows,
-                       txn.Query("SELECT log_index, scope, payload, leaf_hash FROM audit_events "
-                                 "WHERE log_index >= ? AND log_index < ? ORDER BY log_index",
-                                 {next, window_end}));
+      ASSIGN_OR_RETURN(
+          std::vector<Row> rows,
+          txn.Query("SELECT log_index, scope, payload, leaf_hash, at, sequence, action, actor_id, "
+                    "outcome FROM audit_events WHERE log_index >= ? AND log_index < ? "
+                    "ORDER BY log_index",
+                    {next, window_end}));
       for (const Row& r : rows) {
         const int64_t index = r.GetInt(0);
-        for (; next < index; ++next) {
-          report.problems.push_back(fmt::format("event at log index {} is missing", next));
-          rebuilt.Append(std::string(32, '\0'));
-        }
+        for (; next < index; ++next) missing(next);
         const std::string& leaf = r.GetBlob(3);
-        rebuilt.Append(leaf);
+        add_leaf(leaf);
         ++report.events_checked;
         ++next;
         if (r.IsNull(2)) {
@@ -492,22 +531,52 @@ Result<VerifyReport> Log::VerifyStore(store::Store& store, const Checkpoint& che
                           index, r.GetText(1)));
           continue;
         }
+        const nlohmann::json j = nlohmann::json::parse(*record, nullptr, false);
+        if (!j.is_object()) {
+          report.problems.push_back(
+              fmt::format("event at log index {}: its record is not a JSON object", index));
+          continue;
+        }
+        const nlohmann::json* ev =
+            j.is_object() && j.contains("event") && j["event"].is_object() ? &j["event"] : nullptr;
+        const std::string id = ev != nullptr ? ev->value("id", "") : "";
         if (!ConstantTimeEquals(LeafHash(*record), leaf)) {
-          std::string id;
-          nlohmann::json j = nlohmann::json::parse(*record, nullptr, false);
-          if (!j.is_discarded()) id = j["event"].value("id", "");
           report.problems.push_back(fmt::format(
               "event {} at log index {}: record does not match its leaf hash", id, index));
+          continue;
+        }
+        // The clear columns serve filters and retention; they must say what the record says,
+        // or an edit could hide an event from a query or push it past the retention cutoff.
+        std::vector<std::string> differ;
+        if (j.value("@timestamp", "") != FormatRfc3339(Time(Duration(r.GetInt(4))))) {
+          differ.push_back("at");
+        }
+        if (ev == nullptr || ev->value("sequence", int64_t{-1}) != r.GetInt(5)) {
+          differ.push_back("sequence");
+        }
+        if (ev == nullptr || ev->value("action", "") != r.GetText(6)) differ.push_back("action");
+        const nlohmann::json actor = j.contains("sicher")
+                                         ? j["sicher"].value("actor", nlohmann::json::object())
+                                         : nlohmann::json::object();
+        if (actor.value("id", "") != r.GetText(7)) differ.push_back("actor_id");
+        if (ev == nullptr || ev->value("outcome", "") != r.GetText(8)) {
+          differ.push_back("outcome");
+        }
+        if (!differ.empty()) {
+          std::string cols;
+          for (const std::string& d : differ) cols += (cols.empty() ? "" : ", ") + d;
+          report.problems.push_back(
+              fmt::format("event {} at log index {}: stored column(s) {} differ from its record "
+                          "(edited to hide it from filters or move it in time)",
+                          id, index, cols));
         }
       }
-      for (; next < window_end; ++next) {
-        report.problems.push_back(fmt::format("event at log index {} is missing", next));
-        rebuilt.Append(std::string(32, '\0'));
-      }
+      for (; next < window_end; ++next) missing(next);
       return OkStatus();
     }));
   }
-  ASSIGN_OR_RETURN(std::string root, RootHash(rebuilt, checkpoint.size));
+  std::string root = frontier.empty() ? EmptyRootHash() : frontier.back();
+  for (size_t i = frontier.size(); i-- > 1;) root = NodeHash(frontier[i - 1], root);
   if (root != checkpoint.root_hash) {
     report.problems.push_back(fmt::format(
         "the stored events do not rebuild the checkpoint's root hash at size {}", checkpoint.size));

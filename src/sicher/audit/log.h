@@ -21,11 +21,13 @@
 // checkpoints, inclusion and consistency proofs, purges, and VerifyStore (the server-side check
 // of every stored event against a checkpoint).
 //
-// Thread-safe: no mutable state besides the optional sink and signer, set before use. Borrows
-// the keyring and Env, which must outlive it.
+// Thread-safe: its only mutable state is the newest event's time (under a mutex) and the
+// optional sink and signer, set before use. One Log per store. Borrows the keyring and Env,
+// which must outlive it.
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
@@ -205,6 +207,8 @@ class Log {
   keys::DataKeys keys_;
   log::Logger* logger_ = nullptr;
   std::unique_ptr<NoteSigner> signer_;
+  std::mutex at_mu_;
+  int64_t last_at_us_ = -1;  // the newest event's time; -1 until read from the database
 };
 
 }  // namespace sicher::audit

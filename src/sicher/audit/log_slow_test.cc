@@ -10,7 +10,7 @@ namespace sicher::audit {
 namespace {
 
 // The bar: 100,000 events, paged with a cursor while more are appended between pages,
-// come back each exactly once. 
+// come back each exactly once.
 TEST_F(AuditLogTest, PaginationOverAHundredThousandEvents) {
   const std::string acc = NewScope("acc");
   const std::string user = NewScope("usr");

@@ -274,6 +274,15 @@ TEST_F(AuditLogTest, VerifyStoreNamesModifiedRemovedAndReorderedEvents) {
   EXPECT_EQ(Exec("DELETE FROM audit_nodes").code(), StatusCode::kFailedPrecondition);
   EXPECT_EQ(Exec("UPDATE audit_checkpoints SET note = 'x'").code(),
             StatusCode::kFailedPrecondition);
+  // REPLACE would delete and re-insert: the DELETE guard fires (recursive triggers).
+  EXPECT_EQ(Exec("REPLACE INTO audit_events (log_index, at, scope, sequence, action, actor_id, "
+                 "outcome, leaf_hash) VALUES (3, 0, 'x', 1, 'a', '', 'success', x'00')")
+                .code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Exec("UPDATE audit_tree SET size = 3").code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Exec("UPDATE audit_scopes SET last_sequence = 1").code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Exec("DELETE FROM audit_scopes").code(), StatusCode::kFailedPrecondition);
   DropAppendOnlyGuards();
 
   auto problems = [&]() {
@@ -298,6 +307,21 @@ TEST_F(AuditLogTest, VerifyStoreNamesModifiedRemovedAndReorderedEvents) {
   EXPECT_NE(problems().find("log index 7"), std::string::npos) << problems();
   ASSERT_OK(
       Exec("UPDATE audit_events SET payload = ? WHERE log_index = 7", {store::Blob{payload}}));
+  EXPECT_EQ(problems(), "");
+
+  // The clear columns edited to hide an event from a filter, or to age it past retention.
+  int64_t at9 = 0;
+  ASSERT_OK(store_->Read([&](store::Txn& txn) -> Status {
+    ASSIGN_OR_RETURN(std::optional<store::Row> r,
+                     txn.QueryOne("SELECT at FROM audit_events WHERE log_index = 9"));
+    at9 = r->GetInt(0);
+    return OkStatus();
+  }));
+  ASSERT_OK(Exec("UPDATE audit_events SET action = 'document.list', at = 0 WHERE log_index = 9"));
+  EXPECT_NE(problems().find("log index 9: stored column(s) at, action differ"), std::string::npos)
+      << problems();
+  ASSERT_OK(
+      Exec("UPDATE audit_events SET action = 'document.read', at = ? WHERE log_index = 9", {at9}));
   EXPECT_EQ(problems(), "");
 
   // A leaf hash rewritten to match nothing.

@@ -39,9 +39,15 @@ TEST(RecordTest, FastRendererEqualsTheCanonicalTree) {
   EXPECT_EQ(RenderRecord(f), CanonicalJson(RecordTree(f)));
   // Every optional field absent.
   const nlohmann::json none = nlohmann::json::object();
-  RecordFields bare{.timestamp = "t", .id = "aev_2", .action = "keys.rotated",
-                    .category = "configuration", .outcome = "success", .sequence = 1,
-                    .log_index = 0, .scope = "system", .actor_type = "system",
+  RecordFields bare{.timestamp = "t",
+                    .id = "aev_2",
+                    .action = "keys.rotated",
+                    .category = "configuration",
+                    .outcome = "success",
+                    .sequence = 1,
+                    .log_index = 0,
+                    .scope = "system",
+                    .actor_type = "system",
                     .details = &none};
   EXPECT_EQ(RenderRecord(bare), CanonicalJson(RecordTree(bare)));
   // Country without IP, target without id, no details pointer.
@@ -93,12 +99,26 @@ TEST(RecordTest, RandomFieldsAgree) {
                   : nlohmann::json{{word(5), word(8)}, {"n", static_cast<int64_t>(rng())}};
     std::vector<std::string> s;
     for (int k = 0; k < 14; ++k) s.push_back(word(k % 3 == 0 ? 0 : 12));
-    RecordFields f{.timestamp = s[1], .id = s[2], .action = s[3], .category = s[4],
-                   .outcome = s[5], .reason = s[6], .sequence = static_cast<int64_t>(rng()),
-                   .log_index = rng(), .scope = s[7], .actor_type = s[8], .actor_id = s[9],
-                   .target_type = s[10], .target_id = s[11], .device_type = s[12],
-                   .details = &details, .account_id = s[13], .ip = s[0], .country = s[3],
-                   .user_agent = s[6], .request_id = s[9],
+    RecordFields f{.timestamp = s[1],
+                   .id = s[2],
+                   .action = s[3],
+                   .category = s[4],
+                   .outcome = s[5],
+                   .reason = s[6],
+                   .sequence = static_cast<int64_t>(rng()),
+                   .log_index = rng(),
+                   .scope = s[7],
+                   .actor_type = s[8],
+                   .actor_id = s[9],
+                   .target_type = s[10],
+                   .target_id = s[11],
+                   .device_type = s[12],
+                   .details = &details,
+                   .account_id = s[13],
+                   .ip = s[0],
+                   .country = s[3],
+                   .user_agent = s[6],
+                   .request_id = s[9],
                    .actor_is_principal = rng() % 2 == 0};
     ASSERT_EQ(RenderRecord(f), CanonicalJson(RecordTree(f))) << i;
   }

@@ -132,6 +132,45 @@ CREATE TRIGGER audit_nodes_append_only BEFORE UPDATE OR DELETE ON audit_nodes
 CREATE TRIGGER audit_checkpoints_append_only BEFORE UPDATE OR DELETE ON audit_checkpoints
   FOR EACH ROW EXECUTE FUNCTION audit_append_only();
 )sql",
+          },
+          // The counters only grow, and nothing deletes them: a rewound tree size or scope
+          // sequence would make later appends collide or reuse numbers. (With the store's
+          // recursive_triggers, INSERT OR REPLACE cannot slip past the DELETE guards either.)
+          store::Migration{
+              .version = 302,
+              .name = "audit_counters_only_grow",
+              .sqlite_sql = R"sql(
+CREATE TRIGGER audit_tree_only_grows
+BEFORE UPDATE ON audit_tree
+WHEN NEW.id <> OLD.id OR NEW.size < OLD.size OR NEW.purged_below < OLD.purged_below
+BEGIN SELECT RAISE(ABORT, 'the audit tree only grows'); END;
+CREATE TRIGGER audit_tree_no_delete BEFORE DELETE ON audit_tree
+BEGIN SELECT RAISE(ABORT, 'the audit tree only grows'); END;
+CREATE TRIGGER audit_scopes_only_grow
+BEFORE UPDATE ON audit_scopes
+WHEN NEW.scope <> OLD.scope OR NEW.last_sequence <= OLD.last_sequence
+BEGIN SELECT RAISE(ABORT, 'audit sequences only grow'); END;
+CREATE TRIGGER audit_scopes_no_delete BEFORE DELETE ON audit_scopes
+BEGIN SELECT RAISE(ABORT, 'audit sequences only grow'); END;
+)sql",
+              .postgres_sql = R"sql(
+CREATE FUNCTION audit_counters_only_grow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'audit_tree' AND NEW.id = OLD.id
+     AND NEW.size >= OLD.size AND NEW.purged_below >= OLD.purged_below THEN
+    RETURN NEW;
+  END IF;
+  IF TG_OP = 'UPDATE' AND TG_TABLE_NAME = 'audit_scopes' AND NEW.scope = OLD.scope
+     AND NEW.last_sequence > OLD.last_sequence THEN
+    RETURN NEW;
+  END IF;
+  RAISE EXCEPTION '% only grows', TG_TABLE_NAME USING ERRCODE = 'check_violation';
+END $$;
+CREATE TRIGGER audit_tree_only_grows BEFORE UPDATE OR DELETE ON audit_tree
+  FOR EACH ROW EXECUTE FUNCTION audit_counters_only_grow();
+CREATE TRIGGER audit_scopes_only_grow BEFORE UPDATE OR DELETE ON audit_scopes
+  FOR EACH ROW EXECUTE FUNCTION audit_counters_only_grow();
+)sql",
           }};
 }
 

@@ -308,15 +308,19 @@ Result<SignupResult> AuthService::Signup(std::string_view email, std::string_vie
   RETURN_IF_ERROR(ValidateName("name", name));
   RETURN_IF_ERROR(ValidateName("account_name", account_name));
   RETURN_IF_ERROR(crypto::CheckPasswordPolicy(password));
-  // Per-IP sign-up budget, checked before the expensive hash and counted with the sign-up.
+  // Per-IP sign-up budget: every attempt that gets as far as hashing is charged first, in its
+  // own committed write, whatever happens next (a taken address, a failed insert), so the
+  // Argon2id work one address can cause is bounded.
   ThrottlePolicy signup_policy = options_.throttle;
   signup_policy.ip_failure_limit = options_.throttle.signup_ip_limit;
   const std::string ip_key = "signup-ip:" + client.ip;
   Duration wait{};
-  RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
+  RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
+    const Time now = Now();
     ASSIGN_OR_RETURN(std::optional<ThrottleState> ip, LoadThrottle(txn, ip_key));
-    wait = IpWait(ip, signup_policy, Now());
-    return OkStatus();
+    wait = IpWait(ip, signup_policy, now);
+    if (wait > Duration::zero()) return OkStatus();
+    return SaveThrottle(txn, ip_key, IpFailure(ip, signup_policy, now));
   }));
   if (wait > Duration::zero()) {
     return ResourceExhaustedError(fmt::format(
@@ -332,11 +336,6 @@ Result<SignupResult> AuthService::Signup(std::string_view email, std::string_vie
     ASSIGN_OR_RETURN(std::optional<Row> existing,
                      txn.QueryOne("SELECT 1 FROM users WHERE email_index = ?", {index}));
     if (existing) return AlreadyExistsError("a user with this email address already exists");
-    ASSIGN_OR_RETURN(std::optional<ThrottleState> ip, LoadThrottle(txn, ip_key));
-    if (IpWait(ip, signup_policy, now) > Duration::zero()) {
-      return ResourceExhaustedError("too many sign-ups from this address; retry later");
-    }
-    RETURN_IF_ERROR(SaveThrottle(txn, ip_key, IpFailure(ip, signup_policy, now)));
     ASSIGN_OR_RETURN(SecretBytes user_dek, keys_.Create(txn, out.user_id, now));
     ASSIGN_OR_RETURN(SecretBytes account_dek, keys_.Create(txn, out.account_id, now));
     ASSIGN_OR_RETURN(std::string email_sealed,

@@ -273,9 +273,8 @@ Status AuthService::TransferOwnership(const Principal& who, std::string_view acc
         AccountEvent(ActorEvent("account.ownership_transferred", who, client), account_id);
     ev.target_type = "user";
     ev.target_id = std::string(new_owner_id);
-    ev.details = {{"changes",
-                   {{"owner", {{"from", who.id}, {"to", std::string(new_owner_id)}}},
-                    {"previous_role_of_new_owner", RoleName(target)}}}};
+    ev.details = {{"changes", {{"owner", {{"from", who.id}, {"to", std::string(new_owner_id)}}}}},
+                  {"previous_role_of_new_owner", RoleName(target)}};
     return audit_.Append(txn, ev, &pending);
   }));
   audit_.Publish(pending);

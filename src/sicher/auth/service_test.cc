@@ -656,6 +656,17 @@ TEST_F(AuthServiceTest, SignupsPerIpAreLimited) {
       service_->Signup("a3@example.com", kPassword, "A", "A's team", Client());
   EXPECT_EQ(third.status().code(), StatusCode::kResourceExhausted);
   EXPECT_EQ(EventCount(*store_, "account.created"), 2);
+  // Failed attempts count too (each one cost a hash): a taken address spends the budget.
+  options_.throttle.signup_ip_limit = 3;
+  Recreate();
+  EXPECT_EQ(
+      service_->Signup("a1@example.com", kPassword, "A", "A's team", Client()).status().code(),
+      StatusCode::kAlreadyExists);
+  EXPECT_EQ(
+      service_->Signup("a1@example.com", kPassword, "A", "A's team", Client()).status().code(),
+      StatusCode::kResourceExhausted);
+  options_.throttle.signup_ip_limit = 2;
+  Recreate();
   // Another address is not affected; the window passing lifts the limit.
   EXPECT_OK(
       service_

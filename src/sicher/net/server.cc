@@ -1067,14 +1067,16 @@ asio::awaitable<std::optional<CloseMode>> Server::Impl::ServeStreamed(
         result = UnavailableError("the response already failed");
       } else if (chunked) {
         if (!data.empty() && send_body) {
+          // One chunk, framed in one buffer (a copy of at most kBridgeBufferBytes): no gathered
+          // write through Beast's ssl_stream (see WriteResponse).
           c.head_buffer.clear();
           fmt::format_to(std::back_inserter(c.head_buffer), "{:x}\r\n", data.size());
-          const std::array<asio::const_buffer, 3> pieces = {
-              asio::buffer(c.head_buffer), asio::buffer(data), asio::buffer("\r\n", 2)};
+          c.head_buffer.append(data);
+          c.head_buffer.append("\r\n");
           tcp.expires_after(options_.read_timeout +
                             std::chrono::seconds(data.size() / kMinBodyBytesPerSecond));
-          auto [ec, n] = co_await asio::async_write(stream, pieces, kNoThrow);
-          written += data.size();
+          auto [ec, n] = co_await asio::async_write(stream, asio::buffer(c.head_buffer), kNoThrow);
+          if (!ec) written += data.size();
           if (ec) {
             write_failed = peer_gone = true;
             result = ec == beast::error::timeout ? DeadlineExceededError("the client is too slow")

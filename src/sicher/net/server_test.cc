@@ -47,6 +47,25 @@ class TestHandler final : public Handler {
     if (req.path == "/hello" || req.path == "/blocking") {
       resp.headers.Set("Content-Type", "text/plain");
       resp.body = "hello";
+    } else if (req.path.starts_with("/chunked/") || req.path == "/chunked-fail") {
+      // A streamed answer of unknown length, in pieces of 40,000 bytes; /chunked-fail fails
+      // after the first piece.
+      const bool fail = req.path == "/chunked-fail";
+      const size_t n = fail ? 100000 : std::stoul(std::string(req.path.substr(9)));
+      resp.stream = [n, fail](ResponseWriter& w) -> Response {
+        Headers h;
+        h.Set("Content-Type", "text/plain");
+        if (!w.Start(200, h, ResponseWriter::kChunked).ok()) return Response{.status = 500};
+        for (size_t sent = 0; sent < n;) {
+          const size_t piece = std::min<size_t>(40000, n - sent);
+          std::string data(piece, '\0');
+          for (size_t i = 0; i < piece; ++i) data[i] = static_cast<char>('a' + (sent + i) % 26);
+          if (!w.Write(data).ok()) return Response{.status = 500};
+          sent += piece;
+          if (fail) return Response{.status = 500};
+        }
+        return Response{};
+      };
     } else if (req.path.starts_with("/big/")) {
       // A body of the size in the path, pattern-filled: exercises both write paths (copied
       // behind the head, and written on its own).
@@ -343,6 +362,26 @@ TEST_F(ServerTest, LargeBodiesArriveWhole) {
     ASSERT_EQ(reply.body.size(), n);
     for (size_t i = 0; i < n; i += 997) ASSERT_EQ(reply.body[i], static_cast<char>('a' + i % 26));
   }
+}
+
+// Chunked streamed answers (ResponseWriter::kChunked): whole when the stream succeeds, and
+// without their last chunk (so a client sees the cut) when it fails after starting.
+TEST_F(ServerTest, ChunkedStreamsEndWithTheLastChunkOnlyOnSuccess) {
+  Start(Options());
+  auto c = Connect();
+  ASSERT_TRUE(c);
+  for (size_t n : {0u, 10u, 40000u, 100001u}) {
+    SCOPED_TRACE(n);
+    ASSERT_OK_AND_ASSIGN(HttpReply reply, c->Get("/chunked/" + std::to_string(n)));
+    EXPECT_EQ(reply.status, 200);
+    EXPECT_EQ(reply.Header("transfer-encoding"), "chunked");
+    EXPECT_EQ(reply.Header("content-length"), "");
+    ASSERT_EQ(reply.body.size(), n);
+    for (size_t i = 0; i < n; i += 991) ASSERT_EQ(reply.body[i], static_cast<char>('a' + i % 26));
+  }
+  auto d = Connect();
+  ASSERT_TRUE(d);
+  EXPECT_FALSE(d->Get("/chunked-fail").ok());  // cut: no last chunk, the connection ends
 }
 
 TEST_F(ServerTest, HandlerCspIsKept) {

@@ -136,6 +136,27 @@ bool ParseReply(std::string& buffer, HttpReply* reply, bool head_request) {
     }
     pos = next + 2;
   }
+  if (!head_request && Lower(r.Header("transfer-encoding")) == "chunked") {
+    // Chunked body: complete only with its last (zero-size) chunk.
+    size_t p = end + 4;
+    std::string body;
+    for (;;) {
+      const size_t line_end = buffer.find("\r\n", p);
+      if (line_end == std::string::npos) return false;
+      const size_t size = std::strtoul(buffer.substr(p, line_end - p).c_str(), nullptr, 16);
+      if (buffer.size() < line_end + 2 + size + 2) return false;
+      if (size == 0) {
+        p = line_end + 4;
+        break;
+      }
+      body.append(buffer, line_end + 2, size);
+      p = line_end + 2 + size + 2;
+    }
+    r.body = std::move(body);
+    buffer.erase(0, p);
+    *reply = std::move(r);
+    return true;
+  }
   size_t length = 0;
   if (!head_request && r.status != 204 && r.status != 304 && r.status >= 200) {
     length = static_cast<size_t>(std::atoll(r.Header("content-length").c_str()));

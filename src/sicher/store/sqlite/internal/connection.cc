@@ -46,7 +46,9 @@ Status Connection::Configure(const ConnectionOptions& options) {
   }
   const std::string pragmas = fmt::format(
       "PRAGMA synchronous=FULL; PRAGMA secure_delete=ON; PRAGMA foreign_keys=ON; "
-      "PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit={}; PRAGMA query_only={};",
+      "PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit={}; PRAGMA query_only={}; "
+      // REPLACE's implicit delete fires DELETE triggers (the audit log's append-only guards).
+      "PRAGMA recursive_triggers=ON;",
       options.journal_size_limit, options.query_only ? "ON" : "OFF");
   RETURN_IF_ERROR(ExecInternal(pragmas.c_str(), "apply settings"));
   // A build of SQLite without foreign keys or secure delete would ignore the pragmas silently.
