@@ -127,6 +127,7 @@ struct AuthService::LoginRecord {
   std::string method;
   std::string session_id;
   bool new_device = false;
+  int64_t suppressed_refusals = 0;  // throttled attempts from this address not recorded
 };
 
 AuthService::AuthService(store::Store& store, crypto::Keyring& keyring, PasswordHasher& hasher,
@@ -214,6 +215,7 @@ Status AuthService::RecordLogin(Txn& txn, const LoginRecord& r, const ClientInfo
                 {"new_device", r.new_device},  {"os", p.os},         {"browser", p.browser},
                 {"ua_parser", p.ua_parser}};
   if (!r.session_id.empty()) ev.details["session_id"] = r.session_id;
+  if (r.suppressed_refusals > 0) ev.details["suppressed_refusals"] = r.suppressed_refusals;
   if (!p.ch_mobile.empty()) ev.details["ch_mobile"] = p.ch_mobile;
   if (!p.ch_platform.empty()) ev.details["ch_platform"] = p.ch_platform;
   return audit_.Append(txn, ev, &note->audit);
@@ -405,13 +407,17 @@ Result<LoginOutcome> AuthService::Login(Realm realm, std::string_view email,
 
   LoginNote event;
   if (wait > Duration::zero()) {
-    RETURN_IF_ERROR(store_.Write([&](Txn& txn) {
-      return RecordLogin(txn,
-                         {realm, principal_id, index, "failure", locked ? "locked" : "throttled",
-                          "password", "", false},
-                         client, parsed, &event);
-    }));
-    PublishLogin(event);
+    // Sampled per client address: see RefusalSampler.
+    int64_t suppressed = 0;
+    if (refusals_.ShouldRecord(ip_key, Now(), &suppressed)) {
+      LoginRecord record{
+          realm,      principal_id, index, "failure", locked ? "locked" : "throttled",
+          "password", "",           false};
+      record.suppressed_refusals = suppressed;
+      RETURN_IF_ERROR(
+          store_.Write([&](Txn& txn) { return RecordLogin(txn, record, client, parsed, &event); }));
+      PublishLogin(event);
+    }
     LoginOutcome out;
     out.kind = LoginOutcome::Kind::kThrottled;
     out.retry_after = std::max<Duration>(wait, std::chrono::seconds(1));

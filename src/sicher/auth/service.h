@@ -272,6 +272,7 @@ class AuthService {
   Env& env_;
   AuthOptions options_;
   keys::DataKeys keys_;
+  RefusalSampler refusals_{std::chrono::seconds(10), 10000};
 };
 
 }  // namespace sicher::auth

@@ -678,3 +678,49 @@ TEST_F(AuthServiceTest, SignupsPerIpAreLimited) {
 
 }  // namespace
 }  // namespace sicher::auth
+
+namespace sicher::auth {
+namespace {
+
+// Refusals of a throttled address cost it nothing, so they are sampled: a flood of them adds a
+// few records, each saying how many it stands for, not one row each.
+TEST_F(AuthServiceTest, ThrottledRefusalsAreSampledNotEachRecorded) {
+  options_.throttle.lockout_threshold = 3;
+  Recreate();
+  SignUp("alice@example.com");
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(
+        service_->Login(Realm::kUser, "alice@example.com", "wrong password!!", Client()).ok());
+  }
+  const int64_t before = EventCount(*store_, "login.password");
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_OK_AND_ASSIGN(LoginOutcome out,
+                         service_->Login(Realm::kUser, "alice@example.com", kPassword, Client()));
+    EXPECT_EQ(out.kind, LoginOutcome::Kind::kThrottled);
+  }
+  EXPECT_EQ(EventCount(*store_, "login.password"), before + 1);
+  clock_.Advance(seconds(10));
+  ASSERT_OK(service_->Login(Realm::kUser, "alice@example.com", kPassword, Client()).status());
+  EXPECT_EQ(EventCount(*store_, "login.password"), before + 2);
+  std::string user_scope;
+  ASSERT_OK(store_->Read([&](store::Txn& txn) -> Status {
+    ASSIGN_OR_RETURN(std::optional<store::Row> r,
+                     txn.QueryOne("SELECT scope FROM audit_events WHERE action = "
+                                  "'login.password' ORDER BY log_index DESC LIMIT 1"));
+    user_scope = r->GetText(0);
+    return OkStatus();
+  }));
+  std::vector<audit::StoredEvent> last;
+  const std::vector<std::string> scope = {user_scope};
+  ASSERT_OK(store_->Read([&](store::Txn& txn) -> Status {
+    ASSIGN_OR_RETURN(last, audit_->Page(txn, scope, {.action = "login.password"}, std::nullopt, 1,
+                                        audit::Order::kNewestFirst));
+    return OkStatus();
+  }));
+  ASSERT_EQ(last.size(), 1u);
+  const nlohmann::json j = nlohmann::json::parse(last[0].record);
+  EXPECT_EQ(j["sicher"]["details"]["suppressed_refusals"], 199);
+}
+
+}  // namespace
+}  // namespace sicher::auth

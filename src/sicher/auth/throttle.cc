@@ -55,4 +55,22 @@ ThrottleState IpFailure(const std::optional<ThrottleState>& state, const Throttl
   return next;
 }
 
+bool RefusalSampler::ShouldRecord(const std::string& key, Time now, int64_t* suppressed) {
+  std::lock_guard lock(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) {
+    if (entries_.size() >= max_keys_) entries_.clear();
+    entries_.emplace(key, Entry{now, 0});
+    *suppressed = 0;
+    return true;
+  }
+  if (now - it->second.last < interval_) {
+    ++it->second.suppressed;
+    return false;
+  }
+  *suppressed = it->second.suppressed;
+  it->second = Entry{now, 0};
+  return true;
+}
+
 }  // namespace sicher::auth

@@ -12,7 +12,10 @@
 //    address until that window ends.
 
 #include <cstdint>
+#include <mutex>
 #include <optional>
+#include <string>
+#include <unordered_map>
 
 #include "sicher/base/clock.h"
 
@@ -43,6 +46,29 @@ ThrottleState SubjectFailure(const std::optional<ThrottleState>& state,
                              const ThrottlePolicy& policy, Time now);
 
 Duration IpWait(const std::optional<ThrottleState>& state, const ThrottlePolicy& policy, Time now);
+
+// Throttled attempts cost an attacker nothing (they are refused before any password hash), so
+// recording every one would let a single address grow the login history and the append-only
+// audit log without bound. The sampler lets one refusal per key through every `interval` and
+// counts the others; the next recorded refusal says how many were suppressed. Bounded: at most
+// `max_keys` keys are tracked (beyond that the table starts over, which only records more).
+// Thread-safe.
+class RefusalSampler {
+ public:
+  RefusalSampler(Duration interval, size_t max_keys) : interval_(interval), max_keys_(max_keys) {}
+  // True: record this refusal; `*suppressed` = refusals of `key` skipped since the last one.
+  bool ShouldRecord(const std::string& key, Time now, int64_t* suppressed);
+
+ private:
+  struct Entry {
+    Time last{};
+    int64_t suppressed = 0;
+  };
+  const Duration interval_;
+  const size_t max_keys_;
+  std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;
+};
 ThrottleState IpFailure(const std::optional<ThrottleState>& state, const ThrottlePolicy& policy,
                         Time now);
 

@@ -60,3 +60,28 @@ TEST(ThrottleTest, IpLimitWithinWindow) {
 
 }  // namespace
 }  // namespace sicher::auth
+
+namespace sicher::auth {
+namespace {
+
+TEST(RefusalSamplerTest, OnePerIntervalPerKeyWithTheCountOfTheRest) {
+  RefusalSampler sampler(std::chrono::seconds(10), 3);
+  const Time t0 = Time(std::chrono::seconds(1000));
+  int64_t suppressed = -1;
+  EXPECT_TRUE(sampler.ShouldRecord("ip:a", t0, &suppressed));
+  EXPECT_EQ(suppressed, 0);
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_FALSE(sampler.ShouldRecord("ip:a", t0 + std::chrono::milliseconds(i), &suppressed));
+  }
+  EXPECT_TRUE(sampler.ShouldRecord("ip:b", t0, &suppressed));  // keys are independent
+  EXPECT_TRUE(sampler.ShouldRecord("ip:a", t0 + std::chrono::seconds(10), &suppressed));
+  EXPECT_EQ(suppressed, 50);
+  EXPECT_FALSE(sampler.ShouldRecord("ip:a", t0 + std::chrono::seconds(11), &suppressed));
+  // A full table starts over: it can only record more, never fewer.
+  EXPECT_TRUE(sampler.ShouldRecord("ip:c", t0, &suppressed));
+  EXPECT_TRUE(sampler.ShouldRecord("ip:d", t0, &suppressed));
+  EXPECT_TRUE(sampler.ShouldRecord("ip:a", t0 + std::chrono::seconds(12), &suppressed));
+}
+
+}  // namespace
+}  // namespace sicher::auth
