@@ -645,3 +645,39 @@ class SharedServerTestCase(ServerTestCase):
         if self._failed() and not type(self)._any_failed:
             type(self)._any_failed = True
             self.srv.dump("%s failed" % self.id())
+
+
+# ---------------------------------------------------------------- process memory
+
+def rss_bytes(pid):
+    """The resident set size of process `pid` (VmRSS), in bytes."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+class RssSampler:
+    """Samples a process's RSS every 20 ms while in a `with` block: .peak, .samples."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.peak = 0
+        self.samples = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.stop.is_set():
+            self.peak = max(self.peak, rss_bytes(self.pid))
+            self.samples += 1
+            time.sleep(0.02)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop.set()
+        self.thread.join()

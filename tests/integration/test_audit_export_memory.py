@@ -11,11 +11,10 @@ import http.client
 import json
 import os
 import subprocess
-import threading
 import time
 import unittest
 
-from sicher_harness import ServerTestCase, api, tls_connect
+from sicher_harness import RssSampler, ServerTestCase, api, rss_bytes, tls_connect
 
 PASSWORD = "correct horse battery staple"
 EVENTS = int(os.environ.get("SICHER_AUDIT_MEMORY_EVENTS", "1000000"))
@@ -26,37 +25,6 @@ PIECE = 1 << 20
 # (as in test_docs_memory.py); the server's buffers are what this test is about.
 ASAN_ENV = {
     "ASAN_OPTIONS": "detect_leaks=0:quarantine_size_mb=4:thread_local_quarantine_size_kb=64"}
-
-
-def rss_bytes(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-class Sampler:
-    def __init__(self, pid):
-        self.pid = pid
-        self.peak = 0
-        self.samples = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self):
-        while not self.stop.is_set():
-            self.peak = max(self.peak, rss_bytes(self.pid))
-            self.samples += 1
-            time.sleep(0.02)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join()
 
 
 class AuditExportMemoryTest(ServerTestCase):
@@ -131,7 +99,7 @@ class AuditExportMemoryTest(ServerTestCase):
         time.sleep(1.0)
         baseline = rss_bytes(srv2.pid)
         t_export = time.monotonic()
-        with Sampler(srv2.pid) as sampler:
+        with RssSampler(srv2.pid) as sampler:
             lines, synthetic, first, last, headers = self.export_jsonl(srv2.addr(), account,
                                                                        token)
         export_secs = time.monotonic() - t_export

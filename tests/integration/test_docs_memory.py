@@ -3,44 +3,15 @@ under 64 MiB (the body is streamed in chunks, never held whole). Slow: labelled 
 
 import hashlib
 import os
-import threading
 import time
 
-from sicher_harness import ServerTestCase, api, read_response, tls_connect
+from sicher_harness import (RssSampler, ServerTestCase, api, read_response, rss_bytes,
+                            tls_connect)
 
 PASSWORD = "correct horse battery staple"
 SIZE = int(os.environ.get("SICHER_MEMORY_TEST_BYTES", str(1 << 30)))
 PIECE = 1 << 20
 LIMIT = 64 << 20
-
-
-def rss_bytes(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-class Sampler:
-    def __init__(self, pid):
-        self.pid = pid
-        self.peak = 0
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.run, daemon=True)
-
-    def run(self):
-        while not self.stop.is_set():
-            self.peak = max(self.peak, rss_bytes(self.pid))
-            time.sleep(0.02)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.stop.set()
-        self.thread.join()
 
 
 def piece(i):
@@ -68,7 +39,7 @@ class DocsMemoryTest(ServerTestCase):
 
         pieces = SIZE // PIECE
         expected = hashlib.sha256()
-        with Sampler(srv.pid) as up:
+        with RssSampler(srv.pid) as up:
             sock = tls_connect(addr, timeout=120)
             sock.sendall(("POST /v1/accounts/%s/documents?title=big HTTP/1.1\r\n"
                           "Host: localhost\r\nAuthorization: Bearer %s\r\n"
@@ -86,7 +57,7 @@ class DocsMemoryTest(ServerTestCase):
 
         got = hashlib.sha256()
         received = 0
-        with Sampler(srv.pid) as down:
+        with RssSampler(srv.pid) as down:
             sock = tls_connect(addr, timeout=120)
             sock.sendall(("GET /v1/documents/%s/content HTTP/1.1\r\nHost: localhost\r\n"
                           "Authorization: Bearer %s\r\nConnection: close\r\n\r\n"
