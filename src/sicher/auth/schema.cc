@@ -305,6 +305,17 @@ CREATE INDEX data_keys_by_kek_version ON data_keys (kek_version);
               .name = "login_country",
               .sqlite_sql = "ALTER TABLE login_events ADD COLUMN country TEXT;",
               .postgres_sql = "ALTER TABLE login_events ADD COLUMN country TEXT;",
+          },
+          // The client's IP address and User-Agent, sealed (AuthService::SealClient): rows
+          // written from now on keep client_ip and user_agent empty. Earlier rows keep their
+          // clear values until they age out.
+          store::Migration{
+              .version = 103,
+              .name = "sealed_client_fields",
+              .sqlite_sql = "ALTER TABLE login_events ADD COLUMN client_sealed BLOB; "
+                            "ALTER TABLE sessions ADD COLUMN client_sealed BLOB;",
+              .postgres_sql = "ALTER TABLE login_events ADD COLUMN client_sealed BYTEA; "
+                              "ALTER TABLE sessions ADD COLUMN client_sealed BYTEA;",
           }};
 }
 

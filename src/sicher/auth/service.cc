@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <nlohmann/json.hpp>
+#include <tuple>
 
 #include "sicher/auth/email.h"
 #include "sicher/auth/internal/service_util.h"
@@ -23,6 +25,9 @@ using store::Txn;
 using store::Value;
 
 constexpr std::string_view kInvalidLogin = "invalid email or password";
+// Owner of the data key that seals the client fields of attempts by unknown addresses (the
+// audit log's system scope uses the same key).
+constexpr std::string_view kSystemKeyOwner = "system";
 constexpr size_t kMaxUserAgentBytes = 512;
 constexpr Duration kLastUsedGranularity = std::chrono::seconds(60);
 
@@ -163,31 +168,17 @@ Status AuthService::RecordLogin(Txn& txn, const LoginRecord& r, const ClientInfo
   events::LoginAttempted* out = &note->login;
   const std::string id = NewId(env_.random, "lev");
   auto opt = [](const std::string& v) { return v.empty() ? Value(store::kNull) : Value(v); };
+  ASSIGN_OR_RETURN(std::string client_sealed,
+                   SealClient(txn, r.principal_id, "login_events", id, client.ip, p.user_agent));
   RETURN_IF_ERROR(txn.Exec(
       "INSERT INTO login_events (id, at, realm, principal_id, subject_index, outcome, reason, "
       "method, client_ip, user_agent, device_type, os, browser, ua_parser, ch_mobile, "
-      "ch_platform, session_id, new_device, request_id, country) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      {id,
-       Micros(Now()),
-       std::string(RealmName(r.realm)),
-       opt(r.principal_id),
-       opt(r.subject_index),
-       r.outcome,
-       r.reason,
-       r.method,
-       client.ip,
-       p.user_agent,
-       p.device_type,
-       p.os,
-       p.browser,
-       p.ua_parser,
-       opt(p.ch_mobile),
-       opt(p.ch_platform),
-       opt(r.session_id),
-       int64_t{r.new_device ? 1 : 0},
-       client.request_id,
-       opt(p.country)}));
+      "ch_platform, session_id, new_device, request_id, country, client_sealed) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {id, Micros(Now()), std::string(RealmName(r.realm)), opt(r.principal_id),
+       opt(r.subject_index), r.outcome, r.reason, r.method, p.device_type, p.os, p.browser,
+       p.ua_parser, opt(p.ch_mobile), opt(p.ch_platform), opt(r.session_id),
+       int64_t{r.new_device ? 1 : 0}, client.request_id, opt(p.country), Blob{client_sealed}}));
   *out = events::LoginAttempted{.id = id,
                                 .realm = std::string(RealmName(r.realm)),
                                 .principal_id = r.principal_id,
@@ -219,6 +210,42 @@ Status AuthService::RecordLogin(Txn& txn, const LoginRecord& r, const ClientInfo
   if (!p.ch_mobile.empty()) ev.details["ch_mobile"] = p.ch_mobile;
   if (!p.ch_platform.empty()) ev.details["ch_platform"] = p.ch_platform;
   return audit_.Append(txn, ev, &note->audit);
+}
+
+Result<std::string> AuthService::SealClient(Txn& txn, const std::string& owner,
+                                            std::string_view table, const std::string& row_id,
+                                            std::string_view ip, std::string_view user_agent) {
+  const std::string key_owner = owner.empty() ? std::string(kSystemKeyOwner) : owner;
+  Result<SecretBytes> dek = keys_.Get(txn, key_owner);
+  if (!dek.ok() && dek.status().code() == StatusCode::kNotFound && owner.empty()) {
+    dek = keys_.Create(txn, key_owner, Now());
+  }
+  if (!dek.ok()) return dek.status();
+  const nlohmann::json client = {{"ip", ip}, {"user_agent", user_agent}};
+  return keys_.Seal(*dek, table, "client_sealed", row_id,
+                    client.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+Result<std::pair<std::string, std::string>> AuthService::OpenClient(Txn& txn,
+                                                                    const std::string& owner,
+                                                                    std::string_view table,
+                                                                    const std::string& row_id,
+                                                                    std::string_view sealed) {
+  const std::string key_owner = owner.empty() ? std::string(kSystemKeyOwner) : owner;
+  Result<SecretBytes> dek = keys_.Get(txn, key_owner);
+  // A deleted owner's key is gone: the address and agent are gone with it.
+  if (!dek.ok() && dek.status().code() == StatusCode::kNotFound) {
+    return std::pair<std::string, std::string>{};
+  }
+  if (!dek.ok()) return dek.status();
+  ASSIGN_OR_RETURN(std::string plain, keys_.Open(*dek, table, "client_sealed", row_id, sealed));
+  const nlohmann::json j = nlohmann::json::parse(plain, nullptr, false);
+  if (!j.is_object() || !j.contains("ip") || !j["ip"].is_string() || !j.contains("user_agent") ||
+      !j["user_agent"].is_string()) {
+    return DataLossError("a sealed client record is malformed");
+  }
+  return std::pair<std::string, std::string>{j["ip"].get<std::string>(),
+                                             j["user_agent"].get<std::string>()};
 }
 
 void AuthService::PublishLogin(LoginNote& note) {
@@ -260,13 +287,15 @@ Result<NewSession> AuthService::CreateSession(Txn& txn, const std::string& princ
   s.expires_at = now + options_.session_lifetime;
   s.lifetime = options_.session_lifetime;
   s.enrol_only = enrol_only;
+  ASSIGN_OR_RETURN(std::string client_sealed, SealClient(txn, principal_id, "sessions",
+                                                         s.session_id, client.ip, p.user_agent));
   RETURN_IF_ERROR(
       txn.Exec("INSERT INTO sessions (id, token_hash, principal_id, realm, scope, created_at, "
-               "last_used_at, expires_at, client_ip, user_agent, device_type, os, browser) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+               "last_used_at, expires_at, client_ip, user_agent, device_type, os, browser, "
+               "client_sealed) VALUES (?, ?, ?, ?, ?, ?, ?, ?, '', '', ?, ?, ?, ?)",
                {s.session_id, TokenHash(s.token), principal_id, std::string(RealmName(realm)),
                 std::string(enrol_only ? "enrol_mfa" : "full"), Micros(now), Micros(now),
-                Micros(s.expires_at), client.ip, p.user_agent, p.device_type, p.os, p.browser}));
+                Micros(s.expires_at), p.device_type, p.os, p.browser, Blob{client_sealed}}));
   return s;
 }
 
@@ -315,7 +344,7 @@ Result<SignupResult> AuthService::Signup(std::string_view email, std::string_vie
   // Argon2id work one address can cause is bounded.
   ThrottlePolicy signup_policy = options_.throttle;
   signup_policy.ip_failure_limit = options_.throttle.signup_ip_limit;
-  const std::string ip_key = "signup-ip:" + client.ip;
+  const std::string ip_key = "signup-ip:" + keyring_.BlindIndex("throttle_ip", client.ip);
   Duration wait{};
   RETURN_IF_ERROR(store_.Write([&](Txn& txn) -> Status {
     const Time now = Now();
@@ -381,7 +410,7 @@ Result<LoginOutcome> AuthService::Login(Realm realm, std::string_view email,
   if (password.size() > 1024) return InvalidArgumentError("password is longer than 1024 bytes");
   const std::string index = keys_.EmailIndex(norm);
   const std::string subject_key = SubjectKey(realm, index);
-  const std::string ip_key = "ip:" + client.ip;
+  const std::string ip_key = "ip:" + keyring_.BlindIndex("throttle_ip", client.ip);
   const Parsed parsed = ParseClient(client);
   const std::string table(PrincipalTable(realm));
 
@@ -641,9 +670,14 @@ Result<Principal> AuthService::Authenticate(Realm realm, std::string_view token,
   }
   if (touch) {
     // Best effort: a failed update only makes the idle timer a minute less precise.
-    (void)store_.Write([&](Txn& txn) {
-      return txn.Exec("UPDATE sessions SET last_used_at = ?, client_ip = ? WHERE id = ?",
-                      {Micros(now), client.ip, who.session_id});
+    const std::string user_agent(TruncateUtf8(client.user_agent, kMaxUserAgentBytes));
+    (void)store_.Write([&](Txn& txn) -> Status {
+      ASSIGN_OR_RETURN(std::string sealed,
+                       SealClient(txn, who.id, "sessions", who.session_id, client.ip, user_agent));
+      return txn.Exec(
+          "UPDATE sessions SET last_used_at = ?, client_ip = '', user_agent = '', "
+          "client_sealed = ? WHERE id = ?",
+          {Micros(now), Blob{sealed}, who.session_id});
     });
   }
   return who;
@@ -669,10 +703,11 @@ Result<std::vector<SessionView>> AuthService::ListSessions(const Principal& who)
   RETURN_IF_ERROR(store_.Read([&](Txn& txn) -> Status {
     ASSIGN_OR_RETURN(
         std::vector<Row> rows,
-        txn.Query("SELECT id, created_at, last_used_at, expires_at, client_ip, user_agent, "
-                  "device_type, os, browser FROM sessions WHERE principal_id = ? AND "
-                  "revoked_at IS NULL AND expires_at > ? ORDER BY last_used_at DESC, id",
-                  {who.id, Micros(now)}));
+        txn.Query(
+            "SELECT id, created_at, last_used_at, expires_at, client_ip, user_agent, "
+            "device_type, os, browser, client_sealed FROM sessions WHERE principal_id = ? AND "
+            "revoked_at IS NULL AND expires_at > ? ORDER BY last_used_at DESC, id",
+            {who.id, Micros(now)}));
     for (const Row& r : rows) {
       SessionView v;
       v.id = r.GetText(0);
@@ -682,6 +717,10 @@ Result<std::vector<SessionView>> AuthService::ListSessions(const Principal& who)
       if (now - v.last_used_at >= options_.session_idle_timeout) continue;
       v.client_ip = r.GetText(4);
       v.user_agent = r.GetText(5);
+      if (!r.IsNull(9)) {
+        ASSIGN_OR_RETURN(std::tie(v.client_ip, v.user_agent),
+                         OpenClient(txn, who.id, "sessions", v.id, r.GetBlob(9)));
+      }
       v.device_type = r.GetText(6);
       v.os = r.GetText(7);
       v.browser = r.GetText(8);
@@ -803,7 +842,7 @@ Result<Page<LoginEventView>> AuthService::QueryLogins(std::string_view where,
   std::string sql =
       "SELECT id, at, realm, principal_id, outcome, reason, method, client_ip, user_agent, "
       "device_type, os, browser, ua_parser, ch_mobile, ch_platform, session_id, request_id, "
-      "new_device, country FROM login_events WHERE " +
+      "new_device, country, client_sealed FROM login_events WHERE " +
       std::string(where);
   if (!cursor.empty()) {
     int64_t at = 0;
@@ -845,6 +884,10 @@ Result<Page<LoginEventView>> AuthService::QueryLogins(std::string_view where,
       v.request_id = r.GetText(16);
       v.new_device = r.GetInt(17) != 0;
       v.country = r.GetOptionalText(18).value_or("");
+      if (!r.IsNull(19)) {
+        ASSIGN_OR_RETURN(std::tie(v.client_ip, v.user_agent),
+                         OpenClient(txn, v.principal_id, "login_events", v.id, r.GetBlob(19)));
+      }
       page.items.push_back(std::move(v));
     }
     return OkStatus();

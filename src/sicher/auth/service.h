@@ -241,6 +241,17 @@ class AuthService {
   Status RecordLogin(store::Txn& txn, const LoginRecord& record, const ClientInfo& client,
                      const Parsed& parsed, LoginNote* note);
   void PublishLogin(LoginNote& note);
+  // The client's IP address and User-Agent of a login record or session, sealed under the
+  // principal's data key (the server's "system" key for an unknown principal) and bound to
+  // the row: personal data, never stored in clear (CLAIMS C8).
+  Result<std::string> SealClient(store::Txn& txn, const std::string& owner, std::string_view table,
+                                 const std::string& row_id, std::string_view ip,
+                                 std::string_view user_agent);
+  // {ip, user_agent}; empty when the owner's key was destroyed.
+  Result<std::pair<std::string, std::string>> OpenClient(store::Txn& txn, const std::string& owner,
+                                                         std::string_view table,
+                                                         const std::string& row_id,
+                                                         std::string_view sealed);
   // An audit event with the request's source fields; ActorEvent adds `who` as actor and scope.
   audit::Event ClientEvent(std::string_view action, const ClientInfo& client,
                            const Parsed& parsed) const;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -448,12 +449,40 @@ TEST_F(AuthServiceTest, PersonalDataIsNotStoredInPlaintext) {
                 .status());
   const Principal who = LogIn("canary-3f9a1c@example.com");
   EnrolTotp(who);
+  // The client's address and User-Agent: in login records, sessions, throttle keys and the
+  // audit log, sealed or blind-indexed only.
+  constexpr char kCanaryUa[] = "Mozilla/5.0 (X11; Linux x86_64) ua-canary-5e1f";
+  clock_.Advance(seconds(1));
+  ASSERT_OK_AND_ASSIGN(LoginOutcome canary_login,
+                       service_->Login(Realm::kUser, "canary-3f9a1c@example.com", kPassword,
+                                       Client(kCanaryUa, "198.51.100.77")));
+  EXPECT_FALSE(service_
+                   ->Login(Realm::kUser, "canary-3f9a1c@example.com", "wrong password!!",
+                           Client(kCanaryUa, "198.51.100.77"))
+                   .ok());
+  ASSERT_OK_AND_ASSIGN(Page<LoginEventView> logins, service_->MyLogins(who, "", 10));
+  // Still readable by their owner.
+  EXPECT_EQ(std::count_if(logins.items.begin(), logins.items.end(),
+                          [&](const LoginEventView& v) {
+                            return v.client_ip == "198.51.100.77" && v.user_agent == kCanaryUa;
+                          }),
+            2);
+  // A session used from the canary client (the minute's touch re-seals its last address).
+  clock_.Advance(seconds(61));
+  ASSERT_OK(
+      service_->Authenticate(Realm::kUser, token_, false, "", Client(kCanaryUa, "198.51.100.77"))
+          .status());
+  ASSERT_OK_AND_ASSIGN(std::vector<SessionView> sessions, service_->ListSessions(who));
+  EXPECT_TRUE(std::any_of(sessions.begin(), sessions.end(), [&](const SessionView& v) {
+    return v.client_ip == "198.51.100.77" && v.user_agent == kCanaryUa;
+  }));
   store_.reset();  // checkpoint and close, so the main file holds everything
   for (const char* file : {"/sicher.db", "/sicher.db-wal", "/keyring"}) {
     std::ifstream in(dir_ + file, std::ios::binary);
     std::stringstream content;
     content << in.rdbuf();
-    for (const char* canary : {"canary-3f9a1c", "Canary Name 7b2e", "Canary Team 51d0"}) {
+    for (const char* canary : {"canary-3f9a1c", "Canary Name 7b2e", "Canary Team 51d0",
+                               "198.51.100.77", "ua-canary-5e1f"}) {
       EXPECT_EQ(content.str().find(canary), std::string::npos) << canary << " in " << file;
     }
   }
