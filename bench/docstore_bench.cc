@@ -18,7 +18,6 @@
 #include <filesystem>
 #include <string>
 
-#include "sicher/keys/data_keys.h"
 #include "sicher/auth/schema.h"
 #include "sicher/base/ids.h"
 #include "sicher/base/metrics.h"
@@ -27,6 +26,7 @@
 #include "sicher/docs/envelope.h"
 #include "sicher/docs/schema.h"
 #include "sicher/events/bus.h"
+#include "sicher/keys/data_keys.h"
 #include "sicher/store/sqlite/sqlite_store.h"
 
 namespace sicher::docs {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sicher/app/commands.h"
+#include "sicher/app/internal/existing.h"
 #include "sicher/app/services.h"
 #include "sicher/audit/export.h"
 #include "sicher/audit/merkle.h"
@@ -18,53 +19,11 @@
 namespace sicher::app {
 namespace {
 
+using internal::LoadCommandConfig;
+using internal::Opened;
+using internal::OpenExisting;
+
 constexpr size_t kMaxSmallFile = 64 * 1024;
-
-// The data directory's database, keyring and audit log, opened without creating anything.
-struct Opened {
-  metrics::Registry registry;
-  std::unique_ptr<crypto::Keyring> keyring;
-  std::unique_ptr<store::Store> store;
-  std::unique_ptr<audit::Log> log;
-};
-
-Result<config::Config> LoadConfigFor(const CommandFlags& flags, Env& env) {
-  ASSIGN_OR_RETURN(config::Config cfg, config::LoadConfig(env, flags.config_path, flags.environ));
-  if (flags.data_dir) cfg.data.dir = *flags.data_dir;
-  return cfg;
-}
-
-Result<std::unique_ptr<Opened>> OpenExisting(const CommandFlags& flags, Env& env,
-                                             const config::Config& cfg, bool need_signer) {
-  if (!cfg.database.url.empty()) {
-    return UnimplementedError("database.url selects PostgreSQL, which this build does not support");
-  }
-  const DataDir dir{cfg.data.dir};
-  if (!env.fs.Exists(dir.DatabasePath())) {
-    return NotFoundError("no database at " + dir.DatabasePath() + "; is --data right?");
-  }
-  auto o = std::make_unique<Opened>();
-  ASSIGN_OR_RETURN(o->keyring, crypto::Keyring::Open(env, config::KeyringPath(cfg, flags.environ)));
-  store::SqliteOptions so;
-  so.path = dir.DatabasePath();
-  so.reader_count = 1;
-  so.migrations = AllMigrations();
-  Result<std::unique_ptr<store::Store>> store = store::OpenSqliteStore(so, env, o->registry);
-  if (!store.ok()) return store.status().WithContext("database");
-  o->store = *std::move(store);
-  o->log = std::make_unique<audit::Log>(*o->keyring, env);
-  const std::string key_path = AuditSigningKeyPath(cfg, dir);
-  if (need_signer) {
-    if (!env.fs.Exists(key_path)) {
-      return NotFoundError("no audit signing key at " + key_path +
-                           " (`sicher serve` creates it on first start)");
-    }
-    ASSIGN_OR_RETURN(std::unique_ptr<audit::NoteSigner> signer,
-                     audit::LoadOrCreateSigner(env, key_path, cfg.audit.origin));
-    o->log->SetSigner(std::move(signer));
-  }
-  return o;
-}
 
 Result<std::string> ReadSmallFile(Env& env, const std::string& path) {
   ASSIGN_OR_RETURN(FileInfo info, env.fs.Stat(path));
@@ -100,7 +59,7 @@ int RunAuditExport(const CommandFlags& flags, const AuditExportFlags& a, std::os
     }
     *slot = t;
   }
-  Result<config::Config> cfg = LoadConfigFor(flags, env);
+  Result<config::Config> cfg = LoadCommandConfig(flags, env);
   if (!cfg.ok()) return fail(cfg.status());
   Result<std::unique_ptr<Opened>> opened = OpenExisting(flags, env, *cfg, request.proofs);
   if (!opened.ok()) return fail(opened.status());
@@ -173,7 +132,7 @@ int RunAuditVerify(const CommandFlags& flags, const AuditVerifyFlags& v, std::os
                                (v.checkpoints.size() == 2 && v.consistency_proof.empty()));
   std::unique_ptr<Opened> local;
   if (need_local) {
-    Result<config::Config> cfg = LoadConfigFor(flags, env);
+    Result<config::Config> cfg = LoadCommandConfig(flags, env);
     if (!cfg.ok()) return fail(cfg.status());
     Result<std::unique_ptr<Opened>> opened = OpenExisting(flags, env, *cfg, v.key.empty());
     if (!opened.ok()) {

@@ -32,7 +32,8 @@ class AuditVerifyCommandTest : public ::testing::Test {
     return path;
   }
   std::string Note(const audit::NoteSigner& signer, uint64_t size, std::string root = "") {
-    audit::Checkpoint cp{.origin = signer.name(), .size = size,
+    audit::Checkpoint cp{.origin = signer.name(),
+                         .size = size,
                          .root_hash = root.empty() ? *audit::RootHash(tree_, size) : root,
                          .extensions = {}};
     return *signer.Sign(audit::CheckpointBody(cp));
@@ -64,7 +65,9 @@ TEST_F(AuditVerifyCommandTest, ConsistentCheckpointsPassAndForksAndForeignOrigin
   std::string out;
 
   AuditVerifyFlags ok{.checkpoints = {Write("a", Note(signer, 5)), Write("b", Note(signer, 12))},
-                      .export_file = "", .key = vkey, .consistency_proof = ProofFile(5, 12)};
+                      .export_file = "",
+                      .key = vkey,
+                      .consistency_proof = ProofFile(5, 12)};
   EXPECT_EQ(Run(ok, &out), 0) << out;
   EXPECT_NE(out.find("extends tree of size 5"), std::string::npos) << out;
 
@@ -83,8 +86,10 @@ TEST_F(AuditVerifyCommandTest, ConsistentCheckpointsPassAndForksAndForeignOrigin
   EXPECT_NE(out.find("FAIL consistency 5 -> 12"), std::string::npos) << out;
 
   // Signed by this key but naming another log.
-  audit::Checkpoint elsewhere{.origin = "other.example/log", .size = 5,
-                              .root_hash = *audit::RootHash(tree_, 5), .extensions = {}};
+  audit::Checkpoint elsewhere{.origin = "other.example/log",
+                              .size = 5,
+                              .root_hash = *audit::RootHash(tree_, 5),
+                              .extensions = {}};
   AuditVerifyFlags foreign = ok;
   foreign.checkpoints = {Write("g", *signer.Sign(audit::CheckpointBody(elsewhere)))};
   foreign.consistency_proof.clear();

@@ -23,8 +23,6 @@ using store::Value;
 constexpr size_t kMaxUserAgentBytes = 512;
 constexpr size_t kMaxFieldBytes = 256;
 
-int64_t Micros(Time t) { return t.time_since_epoch().count(); }
-
 std::string Clean(std::string_view s, size_t max) { return std::string(TruncateUtf8(s, max)); }
 
 // The Merkle tree's perfect subtrees as stored: level 0 in audit_events, the rest in audit_nodes.
@@ -190,7 +188,7 @@ Status Log::Append(Txn& txn, const Event& e, Pending* pending) {
                        txn.QueryOne("SELECT at FROM audit_events ORDER BY log_index DESC LIMIT 1"));
       last_at_us_ = last ? last->GetInt(0) : 0;
     }
-    if (Micros(at) < last_at_us_) at = Time(Duration(last_at_us_));
+    if (Micros(at) < last_at_us_) at = FromMicros(last_at_us_);
     last_at_us_ = Micros(at);
   }
 
@@ -249,7 +247,7 @@ Status Log::Append(Txn& txn, const Event& e, Pending* pending) {
                              {int64_t{w.level}, static_cast<int64_t>(w.index), Blob{w.hash}}));
   }
   if (pending != nullptr) {
-    pending->push_back(Appended{log_index, info, std::move(canonical)});
+    pending->push_back(Appended{info, std::move(canonical)});
   }
   return OkStatus();
 }
@@ -265,11 +263,15 @@ void Log::Publish(Pending& pending) {
   pending.clear();
 }
 
-Result<std::string> Log::OpenRecord(Txn& txn, const std::string& scope, uint64_t log_index,
-                                    std::string_view sealed) {
-  ASSIGN_OR_RETURN(SecretBytes dek, ScopeKey(txn, scope, /*create=*/false));
+Result<std::string> Log::OpenRecord(Txn& txn, KeyCache& keys, const std::string& scope,
+                                    uint64_t log_index, std::string_view sealed) {
+  auto it = keys.find(scope);
+  if (it == keys.end()) {
+    ASSIGN_OR_RETURN(SecretBytes dek, ScopeKey(txn, scope, /*create=*/false));
+    it = keys.emplace(scope, std::move(dek)).first;
+  }
   Result<std::string> plain =
-      keys_.Open(dek, "audit_events", "payload", PayloadOwner(scope, log_index), sealed);
+      keys_.Open(it->second, "audit_events", "payload", PayloadOwner(scope, log_index), sealed);
   if (!plain.ok()) {
     return DataLossError(fmt::format("payload of event {} failed authentication", log_index));
   }
@@ -333,6 +335,7 @@ Result<std::vector<StoredEvent>> Log::Page(Txn& txn, std::span<const std::string
   };
   std::sort(merged.begin(), merged.end(), before);
   if (merged.size() > limit) merged.resize(limit);
+  KeyCache keys;
   // Only now the payloads, of the events kept: with many scopes (an account's members) the
   // first phase may have found scopes x limit candidates, each a few dozen bytes.
   for (StoredEvent& ev : merged) {
@@ -346,7 +349,7 @@ Result<std::vector<StoredEvent>> Log::Page(Txn& txn, std::span<const std::string
     }
     ev.sequence = row->GetInt(0);
     ev.leaf_hash = row->GetBlob(2);
-    Result<std::string> plain = OpenRecord(txn, ev.scope, ev.log_index, row->GetBlob(1));
+    Result<std::string> plain = OpenRecord(txn, keys, ev.scope, ev.log_index, row->GetBlob(1));
     if (plain.ok()) {
       ev.record = *std::move(plain);
     } else {
@@ -403,7 +406,7 @@ Result<StoredCheckpoint> Log::GetCheckpoint(Txn& txn, std::optional<uint64_t> si
   }
   const Row& r = **row;
   return StoredCheckpoint{static_cast<uint64_t>(r.GetInt(0)), r.GetBlob(1), r.GetText(2),
-                          Time(Duration(r.GetInt(3)))};
+                          FromMicros(r.GetInt(3))};
 }
 
 Result<InclusionProofView> Log::InclusionProof(Txn& txn, uint64_t log_index, uint64_t tree_size) {
@@ -505,6 +508,7 @@ Result<VerifyReport> Log::VerifyStore(store::Store& store, const Checkpoint& che
   while (next < end) {
     const int64_t window_end = std::min(end, next + kBatch);
     RETURN_IF_ERROR(store.Read([&](Txn& txn) -> Status {
+      KeyCache keys;
       ASSIGN_OR_RETURN(
           std::vector<Row> rows,
           txn.Query("SELECT log_index, scope, payload, leaf_hash, at, sequence, action, actor_id, "
@@ -523,7 +527,7 @@ Result<VerifyReport> Log::VerifyStore(store::Store& store, const Checkpoint& che
           continue;
         }
         Result<std::string> record =
-            OpenRecord(txn, r.GetText(1), static_cast<uint64_t>(index), r.GetBlob(2));
+            OpenRecord(txn, keys, r.GetText(1), static_cast<uint64_t>(index), r.GetBlob(2));
         if (!record.ok()) {
           report.problems.push_back(
               fmt::format("event at log index {}: payload does not open under scope {} at this "
@@ -548,7 +552,7 @@ Result<VerifyReport> Log::VerifyStore(store::Store& store, const Checkpoint& che
         // The clear columns serve filters and retention; they must say what the record says,
         // or an edit could hide an event from a query or push it past the retention cutoff.
         std::vector<std::string> differ;
-        if (j.value("@timestamp", "") != FormatRfc3339(Time(Duration(r.GetInt(4))))) {
+        if (j.value("@timestamp", "") != FormatRfc3339(FromMicros(r.GetInt(4)))) {
           differ.push_back("at");
         }
         if (ev == nullptr || ev->value("sequence", int64_t{-1}) != r.GetInt(5)) {

@@ -26,6 +26,7 @@
 // which must outlive it.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -85,7 +86,6 @@ struct Event {
 
 // An event appended in a transaction that is not yet known to have committed.
 struct Appended {
-  uint64_t log_index = 0;
   const ActionInfo* action = nullptr;
   std::string record;  // canonical JSON
 };
@@ -199,8 +199,11 @@ class Log {
 
  private:
   Result<SecretBytes> ScopeKey(store::Txn& txn, const std::string& scope, bool create);
-  Result<std::string> OpenRecord(store::Txn& txn, const std::string& scope, uint64_t log_index,
-                                 std::string_view sealed);
+  // Scope keys already unwrapped in one read transaction: a page or a verification window
+  // opens many events of few scopes.
+  using KeyCache = std::map<std::string, SecretBytes, std::less<>>;
+  Result<std::string> OpenRecord(store::Txn& txn, KeyCache& keys, const std::string& scope,
+                                 uint64_t log_index, std::string_view sealed);
 
   crypto::Keyring& keyring_;
   Env& env_;

@@ -3,106 +3,30 @@
 #include <fmt/format.h>
 
 #include "sicher/audit/log.h"
+#include "sicher/log/access_log.h"
 
 namespace sicher::audit {
 namespace {
-
-bool ValidUtf8(std::string_view s) {
-  size_t i = 0;
-  const size_t n = s.size();
-  while (i < n) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len = 0;
-    uint32_t cp = 0;
-    if ((c & 0xE0) == 0xC0) {
-      len = 2;
-      cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      len = 3;
-      cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      len = 4;
-      cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (i + len > n) return false;
-    for (size_t k = 1; k < len; ++k) {
-      const auto cc = static_cast<unsigned char>(s[i + k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    // Overlong forms, surrogates and code points past U+10FFFF are invalid.
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) {
-      return false;
-    }
-    i += len;
-  }
-  return true;
-}
-
-// A JSON string as RFC 8785 (and nlohmann without ensure_ascii) writes it.
-void AppendString(std::string& out, std::string_view s) {
-  out += '"';
-  for (char ch : s) {
-    const auto c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          fmt::format_to(std::back_inserter(out), "\\u{:04x}", c);
-        } else {
-          out += ch;
-        }
-    }
-  }
-  out += '"';
-}
 
 // Writes an object's members in the order given (the caller lists them sorted), skipping
 // empty ones, and the separating commas.
 class ObjectWriter {
  public:
-  explicit ObjectWriter(std::string& out) : out_(out) { out_ += '{'; }
-  ~ObjectWriter() { out_ += '}'; }
+  explicit ObjectWriter(fmt::memory_buffer& out) : out_(out) { out_.push_back('{'); }
+  ~ObjectWriter() { out_.push_back('}'); }
   ObjectWriter(const ObjectWriter&) = delete;
   ObjectWriter& operator=(const ObjectWriter&) = delete;
 
   void Key(std::string_view key) {
-    if (!first_) out_ += ',';
+    if (!first_) out_.push_back(',');
     first_ = false;
-    AppendString(out_, key);
-    out_ += ':';
+    log::AppendJsonString(key, out_);
+    out_.push_back(':');
   }
   void String(std::string_view key, std::string_view value) {
     if (value.empty()) return;
     Key(key);
-    AppendString(out_, value);
+    log::AppendJsonString(value, out_);
   }
   template <typename Int>
   void Integer(std::string_view key, Int value) {
@@ -111,7 +35,7 @@ class ObjectWriter {
   }
 
  private:
-  std::string& out_;
+  fmt::memory_buffer& out_;
   bool first_ = true;
 };
 
@@ -149,31 +73,25 @@ nlohmann::json RecordTree(const RecordFields& f) {
 }
 
 std::string RenderRecord(const RecordFields& f) {
-  for (std::string_view s : {f.timestamp, f.id, f.action, f.category, f.outcome, f.reason, f.scope,
-                             f.actor_type, f.actor_id, f.target_type, f.target_id, f.device_type,
-                             f.account_id, f.ip, f.country, f.user_agent, f.request_id}) {
-    if (!ValidUtf8(s)) return CanonicalJson(RecordTree(f));
-  }
-  std::string out;
-  out.reserve(512 + f.user_agent.size());
+  fmt::memory_buffer out;
   {
     // Keys in byte order: @timestamp event http organization sicher source user user_agent.
     ObjectWriter record(out);
     record.Key("@timestamp");
-    AppendString(out, f.timestamp);
+    log::AppendJsonString(f.timestamp, out);
     record.Key("event");
     {
       ObjectWriter event(out);  // action category id outcome reason sequence
       event.Key("action");
-      AppendString(out, f.action);
+      log::AppendJsonString(f.action, out);
       event.Key("category");
-      out += '[';
-      AppendString(out, f.category);
-      out += ']';
+      out.push_back('[');
+      log::AppendJsonString(f.category, out);
+      out.push_back(']');
       event.Key("id");
-      AppendString(out, f.id);
+      log::AppendJsonString(f.id, out);
       event.Key("outcome");
-      AppendString(out, f.outcome);
+      log::AppendJsonString(f.outcome, out);
       event.String("reason", f.reason);
       event.Integer("sequence", f.sequence);
     }
@@ -197,22 +115,23 @@ std::string RenderRecord(const RecordFields& f) {
         ObjectWriter actor(out);
         actor.String("id", f.actor_id);
         actor.Key("type");
-        AppendString(out, f.actor_type);
+        log::AppendJsonString(f.actor_type, out);
       }
       if (HasDetails(f)) {
         sicher.Key("details");
-        out += CanonicalJson(*f.details);
+        const std::string details = CanonicalJson(*f.details);
+        out.append(details.data(), details.data() + details.size());
       }
       sicher.String("device_type", f.device_type);
       sicher.Integer("log_index", f.log_index);
       sicher.Key("scope");
-      AppendString(out, f.scope);
+      log::AppendJsonString(f.scope, out);
       if (!f.target_type.empty()) {
         sicher.Key("target");
         ObjectWriter target(out);
         target.String("id", f.target_id);
         target.Key("type");
-        AppendString(out, f.target_type);
+        log::AppendJsonString(f.target_type, out);
       }
     }
     if (!f.ip.empty() || !f.country.empty()) {
@@ -236,7 +155,7 @@ std::string RenderRecord(const RecordFields& f) {
       user_agent.String("original", f.user_agent);
     }
   }
-  return out;
+  return fmt::to_string(out);
 }
 
 }  // namespace sicher::audit

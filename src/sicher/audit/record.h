@@ -2,8 +2,9 @@
 // The audit record (docs/design/audit-log.md section 1) rendered as canonical JSON: the bytes
 // that are hashed into the Merkle tree and sealed. Two renderers that must agree byte for byte:
 // RecordTree builds an nlohmann tree (the reference; what a verifier re-canonicalises), and
-// RenderRecord writes the same text directly, about five times faster, because it runs for
-// every event on the store's single writer thread. record_test.cc holds them equal.
+// RenderRecord writes the same text directly with the access log's JSON string writer
+// (log::AppendJsonString), because it runs for every event on the store's single writer
+// thread. record_test.cc holds them equal, invalid UTF-8 included.
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
@@ -25,8 +26,7 @@ struct RecordFields {
 };
 
 nlohmann::json RecordTree(const RecordFields& f);
-// CanonicalJson(RecordTree(f)), written directly. Falls back to the tree for a string that is
-// not valid UTF-8 (the tree's serializer replaces it with U+FFFD).
+// CanonicalJson(RecordTree(f)), written directly (invalid UTF-8 becomes U+FFFD there too).
 std::string RenderRecord(const RecordFields& f);
 
 }  // namespace sicher::audit

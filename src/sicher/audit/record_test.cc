@@ -71,7 +71,7 @@ TEST(RecordTest, EscapingMatchesForEveryByte) {
   EXPECT_NE(RenderRecord(f).find("\\u001f"), std::string::npos);
 }
 
-TEST(RecordTest, InvalidUtf8FallsBackToTheTreeWithReplacement) {
+TEST(RecordTest, InvalidUtf8BecomesTheReplacementCharacterAsInTheTree) {
   const nlohmann::json details = nlohmann::json::object();
   for (std::string bad : {std::string("\xff"), std::string("a\xc3"), std::string("\xed\xa0\x80"),
                           std::string("\xc0\xaf"), std::string("\xf4\x90\x80\x80")}) {

@@ -31,8 +31,6 @@ constexpr std::string_view kSystemKeyOwner = "system";
 constexpr size_t kMaxUserAgentBytes = 512;
 constexpr Duration kLastUsedGranularity = std::chrono::seconds(60);
 
-using internal::FromMicros;
-using internal::Micros;
 using internal::TokenHash;
 using internal::ValidateName;
 
@@ -148,7 +146,7 @@ AuthService::AuthService(store::Store& store, crypto::Keyring& keyring, Password
       options_(std::move(options)),
       keys_(keyring, env.random) {}
 
-AuthService::Parsed AuthService::ParseClient(const ClientInfo& client) const {
+AuthService::Parsed AuthService::ParseClient(const ClientInfo& client, bool with_country) const {
   Parsed p;
   p.user_agent = std::string(TruncateUtf8(client.user_agent, kMaxUserAgentBytes));
   const net::ParsedUserAgent ua =
@@ -159,7 +157,7 @@ AuthService::Parsed AuthService::ParseClient(const ClientInfo& client) const {
   p.ua_parser = "uap-core " + std::string(ua_parser_.uap_core_version());
   p.ch_mobile = std::string(TruncateUtf8(client.ch_mobile, 16));
   p.ch_platform = std::string(TruncateUtf8(client.ch_platform, 64));
-  if (geo_ != nullptr) p.country = geo_->CountryIsoCode(client.ip);
+  if (with_country && geo_ != nullptr) p.country = geo_->CountryIsoCode(client.ip);
   return p;
 }
 
@@ -266,7 +264,7 @@ audit::Event AuthService::ClientEvent(std::string_view action, const ClientInfo&
 
 audit::Event AuthService::ActorEvent(std::string_view action, const Principal& who,
                                      const ClientInfo& client) const {
-  audit::Event ev = ClientEvent(action, client, ParseClient(client));
+  audit::Event ev = ClientEvent(action, client, ParseClient(client, /*with_country=*/false));
   ev.scope = who.id;
   ev.actor_type = who.realm == Realm::kUser ? audit::ActorType::kUser : audit::ActorType::kOperator;
   ev.actor_id = who.id;

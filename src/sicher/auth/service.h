@@ -235,7 +235,8 @@ class AuthService {
     events::LoginAttempted login;
     audit::Pending audit;
   };
-  Parsed ParseClient(const ClientInfo& client) const;
+  // `with_country`: also the country of the address (login records only; a database lookup).
+  Parsed ParseClient(const ClientInfo& client, bool with_country = true) const;
   // Inserts the login event row and its audit event, and fills `note` for PublishLogin after
   // the commit.
   Status RecordLogin(store::Txn& txn, const LoginRecord& record, const ClientInfo& client,

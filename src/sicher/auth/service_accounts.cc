@@ -8,8 +8,6 @@
 namespace sicher::auth {
 namespace {
 
-using internal::FromMicros;
-using internal::Micros;
 using internal::TokenHash;
 using store::Blob;
 using store::Row;

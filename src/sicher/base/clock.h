@@ -35,5 +35,8 @@ std::string FormatRfc3339(Time t);
 // Parses RFC 3339 ("Z" or numeric offset, optional fraction). Returns false on bad input.
 bool ParseRfc3339(std::string_view text, Time* out);
 int64_t UnixSeconds(Time t);
+// Microseconds since the Unix epoch, as the database stores times (INTEGER columns), and back.
+inline int64_t Micros(Time t) { return t.time_since_epoch().count(); }
+inline Time FromMicros(int64_t us) { return Time(Duration(us)); }
 
 }  // namespace sicher

@@ -12,8 +12,6 @@
 
 namespace sicher::docs {
 
-using internal::FromMicros;
-using internal::Micros;
 using store::Blob;
 using store::Row;
 using store::Txn;

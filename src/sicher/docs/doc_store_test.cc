@@ -535,7 +535,7 @@ TEST_F(DocStoreTest, IncompleteUploadIsInvisibleAndSwept) {
 
   // A crashed upload: rows written as by an upload that never finished.
   const std::string id = "doc_" + std::string(26, 'c');
-  const int64_t then = internal::Micros(clock_.Now());
+  const int64_t then = Micros(clock_.Now());
   ASSERT_OK(
       Exec("INSERT INTO documents (id, account_id, state, current_version, last_version, "
            "title_sealed, description_sealed, content_type_sealed, size, created_at, "

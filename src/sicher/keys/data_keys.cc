@@ -19,8 +19,6 @@ std::string FieldAad(std::string_view table, std::string_view column, std::strin
   return aad;
 }
 
-int64_t Micros(Time t) { return t.time_since_epoch().count(); }
-
 // Passes over the table before RewrapAll gives up on rows that keep changing under it.
 constexpr int kMaxRewrapPasses = 8;
 
@@ -247,7 +245,7 @@ class RotationLease {
       return FailedPreconditionError(fmt::format(
           "another `sicher keys rotate` is running (its lock expires at {}); wait for it to "
           "finish or, if it crashed, run again after that time",
-          until ? FormatRfc3339(Time(Duration(*until))) : std::string("?")));
+          until ? FormatRfc3339(FromMicros(*until)) : std::string("?")));
     });
   }
 

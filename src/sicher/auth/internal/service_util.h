@@ -11,8 +11,6 @@
 
 namespace sicher::auth::internal {
 
-inline int64_t Micros(Time t) { return t.time_since_epoch().count(); }
-inline Time FromMicros(int64_t v) { return Time(Duration(v)); }
 // Tokens are 256-bit random values: SHA-256 is the right way to store them (no salt or
 // stretching needed), and makes a stolen database useless for logging in.
 inline store::Blob TokenHash(std::string_view token) { return store::Blob{crypto::Sha256(token)}; }

@@ -10,9 +10,6 @@
 
 namespace sicher::docs::internal {
 
-inline int64_t Micros(Time t) { return t.time_since_epoch().count(); }
-inline Time FromMicros(int64_t us) { return Time(Duration(us)); }
-
 // The columns LoadMeta reads, in order; `d` is the documents table.
 inline constexpr std::string_view kMetaColumns =
     "d.id, d.account_id, d.current_version, d.title_sealed, d.description_sealed, "
