@@ -132,6 +132,28 @@ class Row {
   std::vector<Value> values_;
 };
 
+class Txn;
+
+// State a component keeps in memory on behalf of a write batch (the closures one transaction
+// commits together) and writes once per batch instead of once per closure: the audit log's
+// counters and the tail of its Merkle tree. A closure enlists it with Txn::Enlist; it stays
+// enlisted until the batch ends. Every call comes from the writer thread, in this order: after
+// each closure from the enlisting one on, ClosureEnded; after the batch's last closure,
+// BeforeCommit (skipped if the batch already failed); then BatchEnded.
+class BatchParticipant {
+ public:
+  virtual ~BatchParticipant() = default;
+  // The closure that was running ended. `kept`: its changes stay in the batch; otherwise they
+  // were rolled back (its own error, or the whole transaction abandoned), and so must be any
+  // state the participant changed on its behalf.
+  virtual void ClosureEnded(bool kept) = 0;
+  // Inside the transaction, after the last closure and before COMMIT. An error fails the whole
+  // batch: every caller in it receives the error and nothing of the batch is kept.
+  virtual Status BeforeCommit(Txn& txn) = 0;
+  // The batch committed durably (`committed`), or was rolled back as a whole.
+  virtual void BatchEnded(bool committed) = 0;
+};
+
 // A transaction handed to a Write or Read closure. Borrowed: valid only inside the closure, used
 // only on the thread that runs it. Not thread-safe.
 //
@@ -159,6 +181,10 @@ class Txn {
   virtual int64_t ChangedRows() const = 0;
   // True inside Read: modifying statements fail with FailedPrecondition.
   virtual bool read_only() const = 0;
+  // Enlists `participant` (which must outlive the batch) for the rest of this write batch;
+  // enlisting it again in the same batch does nothing. A bug (crashes) in a Read or in
+  // BeforeCommit.
+  virtual void Enlist(BatchParticipant& participant) = 0;
 };
 
 // Closure run inside a transaction. Return OK to keep its changes, an error to roll them back.

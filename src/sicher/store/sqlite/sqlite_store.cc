@@ -225,7 +225,7 @@ class SqliteStore final : public Store {
   // transaction, each closure in its own savepoint; every caller answered after the COMMIT.
   void RunBatch(Request first) {
     const MonoTime start = env_.clock.MonoNow();
-    if (Status begin = writer_->ExecInternal("BEGIN IMMEDIATE", "begin write transaction");
+    if (Status begin = writer_->ExecPrepared("BEGIN IMMEDIATE", "begin write transaction");
         !begin.ok()) {
       metrics_.begin_errors.Inc();
       if (first.completion != nullptr) {
@@ -251,12 +251,20 @@ class SqliteStore final : public Store {
       results.push_back(std::move(s));
       if (batch.size() >= max_batch_ || !Pop(&request, /*wait=*/false)) break;
     }
-    if (batch_error.ok()) {
-      batch_error = writer_->ExecInternal("COMMIT", "commit");
-      if (!batch_error.ok() && writer_->InTransaction()) {
-        (void)writer_->ExecInternal("ROLLBACK", "roll back failed commit");
+    // Participants write what they kept for the batch, in the same transaction.
+    for (size_t i = 0; batch_error.ok() && i < participants_.size(); ++i) {
+      SqliteTxn txn(*writer_, /*read_only=*/false);
+      batch_error = participants_[i]->BeforeCommit(txn);
+      if (batch_error.ok() && !writer_->InTransaction()) {
+        batch_error = AbortedError("the database rolled back the write transaction");
       }
     }
+    if (batch_error.ok()) batch_error = writer_->ExecPrepared("COMMIT", "commit");
+    if (!batch_error.ok() && writer_->InTransaction()) {
+      (void)writer_->ExecInternal("ROLLBACK", "roll back failed batch");
+    }
+    for (BatchParticipant* p : participants_) p->BatchEnded(batch_error.ok());
+    participants_.clear();
     if (batch_error.ok()) {
       metrics_.batches.Inc();
       metrics_.batch_size.Observe(static_cast<double>(batch.size()));
@@ -302,24 +310,31 @@ class SqliteStore final : public Store {
   }
 
   // Runs one closure inside SAVEPOINT; on failure rolls back to it, so only its changes go.
+  // Then tells the enlisted participants whether the closure's changes were kept.
   Status RunClosure(const TxnFn& fn) {
-    RETURN_IF_ERROR(writer_->ExecInternal("SAVEPOINT sicher_write", "savepoint"));
+    RETURN_IF_ERROR(writer_->ExecPrepared("SAVEPOINT sicher_write", "savepoint"));
     Status s;
     {
-      SqliteTxn txn(*writer_, /*read_only=*/false);
+      SqliteTxn txn(*writer_, /*read_only=*/false, &participants_);
       s = Invoke(fn, txn);
     }
+    s = EndClosure(std::move(s));
+    for (BatchParticipant* p : participants_) p->ClosureEnded(s.ok());
+    return s;
+  }
+
+  Status EndClosure(Status s) {
     if (!writer_->InTransaction()) {
       metrics_.closure_errors.Inc();
       return s.ok() ? AbortedError("the database rolled back the write transaction") : s;
     }
     if (s.ok()) {
-      s = writer_->ExecInternal("RELEASE sicher_write", "release savepoint");
+      s = writer_->ExecPrepared("RELEASE sicher_write", "release savepoint");
       if (s.ok()) return s;
     }
     metrics_.closure_errors.Inc();
     Status undo = writer_->ExecInternal("ROLLBACK TO sicher_write", "roll back to savepoint");
-    if (undo.ok()) undo = writer_->ExecInternal("RELEASE sicher_write", "release savepoint");
+    if (undo.ok()) undo = writer_->ExecPrepared("RELEASE sicher_write", "release savepoint");
     if (!undo.ok() && writer_->InTransaction()) {
       // This closure's changes cannot be separated from the batch: abandon the whole batch.
       (void)writer_->ExecInternal("ROLLBACK", "abandon write transaction");
@@ -351,6 +366,7 @@ class SqliteStore final : public Store {
 
   // Used only by the writer thread once it runs.
   std::unique_ptr<Connection> writer_;
+  std::vector<BatchParticipant*> participants_;  // of the batch being run
 
   std::mutex mu_;  // guards queue_ and stopping_
   std::condition_variable cv_;

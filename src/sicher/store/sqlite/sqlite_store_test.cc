@@ -302,6 +302,130 @@ TEST_F(SqliteStoreTest, FailuresInOneBatchRollBackOnlyTheirOwnClosures) {
   EXPECT_EQ(errors.Value(), 3u);
 }
 
+// Keeps names in memory for the batch and inserts them before the commit; logs every call.
+class RecordingParticipant final : public BatchParticipant {
+ public:
+  void Add(Txn& txn, std::string name) {
+    txn.Enlist(*this);
+    txn.Enlist(*this);  // again: a no-op
+    closure_.push_back(std::move(name));
+  }
+  void ClosureEnded(bool kept) override {
+    calls.push_back(kept ? "kept" : "dropped");
+    if (kept) batch_.insert(batch_.end(), closure_.begin(), closure_.end());
+    closure_.clear();
+  }
+  Status BeforeCommit(Txn& txn) override {
+    calls.push_back("before-commit");
+    if (!fail_with.ok()) return fail_with;
+    for (const std::string& name : batch_) {
+      RETURN_IF_ERROR(txn.Exec("INSERT INTO items (name) VALUES (?)", {name}));
+    }
+    return OkStatus();
+  }
+  void BatchEnded(bool committed) override {
+    calls.push_back(committed ? "committed" : "rolled-back");
+    batch_.clear();
+  }
+
+  std::vector<std::string> calls;
+  Status fail_with;
+
+ private:
+  std::vector<std::string> closure_, batch_;
+};
+
+// Holds the writer inside a closure until released, so that later writes queue into one batch.
+class HeldBatch {
+ public:
+  explicit HeldBatch(Store& store) {
+    store.WriteAsync(
+        [this](Txn&) {
+          entered_.count_down();
+          release_.wait();
+          return OkStatus();
+        },
+        [](Status) {});
+    entered_.wait();
+  }
+  void Release() { release_.count_down(); }
+
+ private:
+  std::latch entered_{1}, release_{1};
+};
+
+TEST_F(SqliteStoreTest, ParticipantsFollowEachClosureAndWriteOnceBeforeTheCommit) {
+  Open();
+  RecordingParticipant participant;
+  HeldBatch held(*store_);
+  const uint64_t batches_before = Batches();
+  std::vector<Status> results(4);
+  std::vector<TxnFn> closures = {
+      [&](Txn& t) {
+        participant.Add(t, "kept-1");
+        return t.Exec("INSERT INTO items (name) VALUES (?)", {"row-1"});
+      },
+      [&](Txn& t) {  // its participant state goes with its rollback
+        participant.Add(t, "dropped");
+        return PermissionDeniedError("no");
+      },
+      [&](Txn& t) { return t.Exec("INSERT INTO items (name) VALUES (?)", {"row-3"}); },
+      [&](Txn& t) {
+        participant.Add(t, "kept-4");
+        return OkStatus();
+      },
+  };
+  std::latch answered(4);
+  for (size_t i = 0; i < closures.size(); ++i) {
+    store_->WriteAsync(closures[i], [&, i](Status s) {
+      results[i] = std::move(s);
+      answered.count_down();
+    });
+  }
+  held.Release();
+  answered.wait();
+  EXPECT_OK(results[0]);
+  EXPECT_EQ(results[1], PermissionDeniedError("no"));
+  EXPECT_OK(results[2]);
+  EXPECT_OK(results[3]);
+  // Enlisted by the first closure: told of every later closure's end, then the commit.
+  EXPECT_EQ(participant.calls, (std::vector<std::string>{"kept", "dropped", "kept", "kept",
+                                                         "before-commit", "committed"}));
+  EXPECT_EQ(Names(), (std::vector<std::string>{"row-1", "row-3", "kept-1", "kept-4"}));
+  EXPECT_EQ(Batches() - batches_before, 1u);  // the held closure and the four
+}
+
+TEST_F(SqliteStoreTest, AFailingParticipantFailsTheWholeBatch) {
+  Open();
+  RecordingParticipant participant;
+  participant.fail_with = UnavailableError("participant says no");
+  HeldBatch held(*store_);
+  std::vector<Status> results(3);
+  std::latch answered(3);
+  for (int i = 0; i < 3; ++i) {
+    store_->WriteAsync(
+        [&, i](Txn& t) {
+          if (i == 1) participant.Add(t, "p");
+          return t.Exec("INSERT INTO items (name) VALUES (?)", {"row-" + std::to_string(i)});
+        },
+        [&, i](Status s) {
+          results[i] = std::move(s);
+          answered.count_down();
+        });
+  }
+  held.Release();
+  answered.wait();
+  for (const Status& s : results) EXPECT_EQ(s, UnavailableError("participant says no"));
+  EXPECT_TRUE(Names().empty()) << "nothing of the failed batch may be kept";
+  EXPECT_EQ(participant.calls,
+            (std::vector<std::string>{"kept", "kept", "before-commit", "rolled-back"}));
+  // The next batch is unaffected and the participant is no longer enlisted.
+  participant.calls.clear();
+  ASSERT_OK(Insert("after"));
+  EXPECT_TRUE(participant.calls.empty());
+  EXPECT_EQ(Names(), (std::vector<std::string>{"after"}));
+}
+
 TEST_F(SqliteStoreTest, QueuedWritesJoinOneBatch) {
   Open();
   std::latch entered(1), release(1);
@@ -690,6 +814,27 @@ TEST_F(SqliteStoreTest, MetricsAreRendered) {
                            "sicher_db_write_errors_total", "sicher_db_write_queue_length"}) {
     EXPECT_NE(text.find(name), std::string::npos) << name;
   }
+}
+
+TEST(SqliteStoreDeathTest, EnlistingInAReadIsABug) {
+  char tmpl[] = "/tmp/sicher-store-death-XXXXXX";
+  ASSERT_NE(::mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  EXPECT_DEATH(
+      {
+        metrics::Registry registry;
+        SqliteOptions options;
+        options.path = dir + "/d.db";
+        auto store = OpenSqliteStore(options, Env::Default(), registry);
+        CHECK_OK(store.status());
+        RecordingParticipant participant;
+        (void)(*store)->Read([&](Txn& txn) {
+          participant.Add(txn, "x");
+          return OkStatus();
+        });
+      },
+      "CHECK failed");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(SqliteStoreDeathTest, WriteFromTheWriterThreadIsABug) {

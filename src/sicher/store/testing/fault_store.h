@@ -60,6 +60,7 @@ class FaultStore final : public Store {
     int64_t LastInsertId() const override { return inner_.LastInsertId(); }
     int64_t ChangedRows() const override { return inner_.ChangedRows(); }
     bool read_only() const override { return inner_.read_only(); }
+    void Enlist(BatchParticipant& participant) override { inner_.Enlist(participant); }
 
    private:
     bool Hit(std::string_view sql) {

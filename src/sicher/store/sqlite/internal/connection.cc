@@ -63,6 +63,7 @@ Status Connection::Configure(const ConnectionOptions& options) {
 
 Connection::~Connection() {
   for (auto& [sql, stmt] : lru_) sqlite3_finalize(stmt);
+  for (auto& [sql, stmt] : prepared_) sqlite3_finalize(stmt);
   sqlite3_close_v2(db_);
 }
 
@@ -95,6 +96,27 @@ Status Connection::ExecInternal(const char* sql, std::string_view what) {
   const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, nullptr);
   internal_ = false;
   if (rc != SQLITE_OK) return SqliteError(rc, db_, what);
+  return OkStatus();
+}
+
+Status Connection::ExecPrepared(const char* sql, std::string_view what) {
+  sqlite3_stmt* stmt = nullptr;
+  for (const auto& [text, prepared] : prepared_) {
+    if (text == sql) stmt = prepared;
+  }
+  if (stmt == nullptr) {
+    internal_ = true;
+    const int rc = sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
+    internal_ = false;
+    if (rc != SQLITE_OK) return SqliteError(rc, db_, what);
+    prepared_.emplace_back(sql, stmt);
+  }
+  // The authorizer runs at prepare time, and again if SQLite re-prepares after a schema change.
+  internal_ = true;
+  const int rc = sqlite3_step(stmt);
+  internal_ = false;
+  sqlite3_reset(stmt);
+  if (rc != SQLITE_DONE && rc != SQLITE_ROW) return SqliteError(rc, db_, what);
   return OkStatus();
 }
 

@@ -21,6 +21,8 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "sicher/base/status.h"
 
@@ -46,6 +48,9 @@ class Connection {
   // The store's own SQL (transaction control, pragmas, migration scripts): may hold several
   // statements; no parameters; exempt from the caller rules. `what` names it in errors.
   Status ExecInternal(const char* sql, std::string_view what);
+  // ExecInternal for the store's hot transaction control (SAVEPOINT, RELEASE, BEGIN, COMMIT):
+  // one statement, prepared once per connection and kept; `sql` must be a string literal.
+  Status ExecPrepared(const char* sql, std::string_view what);
   // First column of the first row of the store's own query, as text ("" for no row or NULL).
   Result<std::string> QueryInternal(const char* sql, std::string_view what);
 
@@ -72,6 +77,7 @@ class Connection {
   using Lru = std::list<std::pair<std::string, sqlite3_stmt*>>;  // front: most recent
   Lru lru_;
   std::map<std::string, Lru::iterator, std::less<>> cache_;
+  std::vector<std::pair<const char*, sqlite3_stmt*>> prepared_;  // ExecPrepared's, by literal
 };
 
 }  // namespace sicher::store::sqlite::internal

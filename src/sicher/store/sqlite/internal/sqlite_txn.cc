@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
+#include "sicher/base/check.h"
 #include "sicher/store/sqlite/internal/errors.h"
 
 namespace sicher::store::sqlite::internal {
@@ -42,6 +45,14 @@ bool IsPortableText(std::string_view text) {
     p += len;
   }
   return true;
+}
+
+void SqliteTxn::Enlist(BatchParticipant& participant) {
+  CHECK(participants_ != nullptr);  // a Read, or BeforeCommit: no batch to join
+  if (std::find(participants_->begin(), participants_->end(), &participant) ==
+      participants_->end()) {
+    participants_->push_back(&participant);
+  }
 }
 
 namespace {

@@ -2,6 +2,8 @@
 // SqliteTxn: the Txn handed to closures, running statements on one Connection.
 // Private to store/sqlite. Not thread-safe; lives for one closure.
 
+#include <vector>
+
 #include "sicher/store/sqlite/internal/connection.h"
 #include "sicher/store/store.h"
 
@@ -9,7 +11,11 @@ namespace sicher::store::sqlite::internal {
 
 class SqliteTxn final : public Txn {
  public:
-  SqliteTxn(Connection& conn, bool read_only) : conn_(conn), read_only_(read_only) {}
+  // `participants`: the write batch's enlisted participants (null in a Read and in
+  // BeforeCommit, where Enlist is a bug).
+  SqliteTxn(Connection& conn, bool read_only,
+            std::vector<BatchParticipant*>* participants = nullptr)
+      : conn_(conn), read_only_(read_only), participants_(participants) {}
 
   Status Exec(std::string_view sql, Params params) override;
   Result<std::vector<Row>> Query(std::string_view sql, Params params) override;
@@ -17,6 +23,7 @@ class SqliteTxn final : public Txn {
   int64_t LastInsertId() const override { return last_insert_id_; }
   int64_t ChangedRows() const override { return changed_rows_; }
   bool read_only() const override { return read_only_; }
+  void Enlist(BatchParticipant& participant) override;
 
  private:
   // Runs one statement to completion, appending its rows to `rows` unless it is null.
@@ -24,6 +31,7 @@ class SqliteTxn final : public Txn {
 
   Connection& conn_;
   const bool read_only_;
+  std::vector<BatchParticipant*>* const participants_;
   int64_t last_insert_id_ = 0;
   int64_t changed_rows_ = 0;
 };
