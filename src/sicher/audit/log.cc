@@ -3,7 +3,10 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
+#include <unordered_map>
+#include <utility>
 
 #include "sicher/audit/merkle.h"
 #include "sicher/audit/record.h"
@@ -65,7 +68,209 @@ void AddActionFilter(const std::string& action, std::string* sql, std::vector<Va
   }
 }
 
+// Caches sized for a server's working set; past them they start again empty.
+constexpr size_t kMaxCachedScopes = 4096;
+constexpr size_t kMaxCachedSealers = 1024;
+
 }  // namespace
+
+// The append side of the log: the tree's size and right edge and every scope's last sequence
+// number, kept in memory between appends and written once per write batch, before its commit
+// (store::BatchParticipant), instead of by every Append: one UPDATE of audit_tree, one upsert per
+// scope and the batch's new Merkle nodes, rather than two counter updates, a sibling read and
+// a node insert per event. docs/design/audit-log.md, "Appending".
+//
+// The state is exact as long as every append to the database goes through it. It is checked
+// against the stored tree size at the first append of every batch and reloaded when they
+// differ (another Log or process appended) or when a batch was rolled back; the appends of a
+// closure the store rolls back are undone with it. Used under Log::append_mu_.
+class Log::Tail final : public store::BatchParticipant {
+ public:
+  using Hash = std::array<char, kMerkleHashBytes>;
+
+  // Called by Append before anything else: joins `txn`'s batch (loading or checking the state
+  // at the batch's first append) and starts the closure's undo record.
+  Status Begin(Txn& txn) {
+    if (txn.read_only()) return FailedPreconditionError("audit: appending needs a write");
+    if (!in_batch_) {
+      ASSIGN_OR_RETURN(const uint64_t stored, TreeSize(txn));
+      if (!loaded_ || stored != size_) RETURN_IF_ERROR(Load(txn, stored));
+      if (sequences_.size() > kMaxCachedScopes) sequences_.clear();  // none is dirty here
+      txn.Enlist(*this);
+      in_batch_ = true;
+      stored_size_ = size_;
+    }
+    if (!in_closure_) {
+      in_closure_ = true;
+      closure_size_ = size_;
+      closure_nodes_ = nodes_.size();
+    }
+    return OkStatus();
+  }
+
+  uint64_t size() const { return size_; }
+
+  // The scope's next sequence number (not taken until Commit).
+  Result<int64_t> NextSequence(Txn& txn, const std::string& scope) {
+    auto it = sequences_.find(scope);
+    if (it == sequences_.end()) {
+      ASSIGN_OR_RETURN(
+          std::optional<Row> row,
+          txn.QueryOne("SELECT last_sequence FROM audit_scopes WHERE scope = ?", {scope}));
+      const int64_t stored = row ? row->GetInt(0) : 0;
+      it = sequences_.emplace(scope, Sequence{stored, stored, false}).first;
+    }
+    return it->second.current + 1;
+  }
+
+  // Event times never go backwards, even when the wall clock does (an NTP step, a resumed VM):
+  // so the (at, log_index) order of queries and exports is the log's own order.
+  int64_t EventTime(int64_t now_us) {
+    last_at_us_ = std::max(last_at_us_, now_us);
+    return last_at_us_;
+  }
+
+  // The nodes appending `leaf` as leaf number size() completes (see merkle.h AppendLeaf).
+  Result<std::vector<NodeWrite>> Grow(std::string_view leaf) {
+    EdgeReader edge(*this);
+    return AppendLeaf(edge, size_, leaf);
+  }
+
+  // Takes the sequence number and the tree position once the event's row is written.
+  void Commit(const std::string& scope, int64_t sequence, std::vector<NodeWrite> writes) {
+    Sequence& q = sequences_.at(scope);
+    sequence_undo_.emplace_back(scope, q.current);
+    q.current = sequence;
+    if (!q.dirty) {
+      q.dirty = true;
+      dirty_.push_back(scope);
+    }
+    const NodeWrite& top = writes.back();  // the node that now ends the right edge
+    Hash& slot = edge_[static_cast<size_t>(top.level)];
+    edge_undo_.emplace_back(top.level, slot);
+    std::copy(top.hash.begin(), top.hash.end(), slot.begin());
+    for (size_t i = 1; i < writes.size(); ++i) nodes_.push_back(std::move(writes[i]));
+    ++size_;
+  }
+
+  void ClosureEnded(bool kept) override {
+    if (!in_closure_) return;
+    if (!kept) {
+      size_ = closure_size_;
+      nodes_.resize(closure_nodes_);
+      for (auto it = edge_undo_.rbegin(); it != edge_undo_.rend(); ++it) {
+        edge_[static_cast<size_t>(it->first)] = it->second;
+      }
+      for (auto it = sequence_undo_.rbegin(); it != sequence_undo_.rend(); ++it) {
+        sequences_.at(it->first).current = it->second;
+      }
+    }
+    in_closure_ = false;
+    edge_undo_.clear();
+    sequence_undo_.clear();
+  }
+
+  Status BeforeCommit(Txn& txn) override {
+    for (const NodeWrite& w : nodes_) {
+      RETURN_IF_ERROR(txn.Exec("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)",
+                               {int64_t{w.level}, static_cast<int64_t>(w.index), Blob{w.hash}}));
+    }
+    if (size_ != stored_size_) {
+      RETURN_IF_ERROR(
+          txn.Exec("UPDATE audit_tree SET size = ? WHERE id = 1", {static_cast<int64_t>(size_)}));
+      if (txn.ChangedRows() != 1) return InternalError("audit: audit_tree row is missing");
+    }
+    for (const std::string& scope : dirty_) {
+      const Sequence& q = sequences_.at(scope);
+      if (q.current == q.stored) continue;  // its appends were all rolled back
+      RETURN_IF_ERROR(txn.Exec(
+          "INSERT INTO audit_scopes (scope, last_sequence) VALUES (?, ?) ON CONFLICT (scope) "
+          "DO UPDATE SET last_sequence = excluded.last_sequence",
+          {scope, q.current}));
+    }
+    return OkStatus();
+  }
+
+  void BatchEnded(bool committed) override {
+    if (committed) {
+      stored_size_ = size_;
+      for (const std::string& scope : dirty_) {
+        Sequence& q = sequences_.at(scope);
+        q.stored = q.current;
+        q.dirty = false;
+      }
+    } else {  // the database is back where the batch began: read it again
+      loaded_ = false;
+      sequences_.clear();
+    }
+    dirty_.clear();
+    nodes_.clear();
+    in_batch_ = false;
+    in_closure_ = false;
+    edge_undo_.clear();
+    sequence_undo_.clear();
+  }
+
+ private:
+  struct Sequence {
+    int64_t stored = 0;   // in audit_scopes
+    int64_t current = 0;  // including this batch's kept appends
+    bool dirty = false;   // changed in this batch (listed in dirty_)
+  };
+
+  // The right edge as a NodeReader for AppendLeaf, which reads only these nodes.
+  class EdgeReader final : public NodeReader {
+   public:
+    explicit EdgeReader(const Tail& tail) : tail_(tail) {}
+    Result<std::string> Node(int level, uint64_t index) override {
+      const uint64_t size = tail_.size_;
+      if (level < 0 || level >= 64 || ((size >> level) & 1) == 0 || index != (size >> level) - 1) {
+        return InternalError(
+            fmt::format("audit: node ({}, {}) is not on the right edge", level, index));
+      }
+      const Hash& h = tail_.edge_[static_cast<size_t>(level)];
+      return std::string(h.begin(), h.end());
+    }
+
+   private:
+    const Tail& tail_;
+  };
+
+  // Reads the state of a stored tree of `size` leaves.
+  Status Load(Txn& txn, uint64_t size) {
+    loaded_ = false;
+    TxnNodes nodes(txn);
+    for (int level = 0; level < 64; ++level) {
+      if (((size >> level) & 1) == 0) continue;
+      ASSIGN_OR_RETURN(const std::string hash, nodes.Node(level, (size >> level) - 1));
+      if (hash.size() != kMerkleHashBytes) return DataLossError("audit: a stored hash is damaged");
+      std::copy(hash.begin(), hash.end(), edge_[static_cast<size_t>(level)].begin());
+    }
+    ASSIGN_OR_RETURN(std::optional<Row> last,
+                     txn.QueryOne("SELECT at FROM audit_events ORDER BY log_index DESC LIMIT 1"));
+    if (last) last_at_us_ = std::max(last_at_us_, last->GetInt(0));
+    sequences_.clear();
+    size_ = size;
+    loaded_ = true;
+    return OkStatus();
+  }
+
+  bool loaded_ = false;      // the fields below describe the database (plus this batch)
+  bool in_batch_ = false;    // enlisted in the running batch
+  bool in_closure_ = false;  // the running closure appended
+  uint64_t size_ = 0;        // leaves, including this batch's kept appends
+  uint64_t stored_size_ = 0;
+  std::array<Hash, 64> edge_{};   // edge_[l]: the last complete node of level l, if bit l of size_
+  int64_t last_at_us_ = 0;        // the newest event's time
+  std::vector<NodeWrite> nodes_;  // completed in this batch, levels >= 1
+  std::unordered_map<std::string, Sequence> sequences_;
+  std::vector<std::string> dirty_;
+  // Undo of the running closure's appends.
+  uint64_t closure_size_ = 0;
+  size_t closure_nodes_ = 0;
+  std::vector<std::pair<int, Hash>> edge_undo_;
+  std::vector<std::pair<std::string, int64_t>> sequence_undo_;
+};
 
 std::string DefaultOrigin(std::string_view public_key) {
   return "sicher-audit/" + HexEncode(crypto::Sha256(public_key).substr(0, 8));
@@ -134,16 +339,30 @@ std::optional<Position> DecodeCursor(std::string_view cursor) {
 }
 
 Log::Log(crypto::Keyring& keyring, Env& env)
-    : keyring_(keyring), env_(env), keys_(keyring, env.random) {}
+    : keyring_(keyring), env_(env), keys_(keyring, env.random), tail_(std::make_unique<Tail>()) {}
 Log::~Log() = default;
 
 void Log::SetSigner(std::unique_ptr<NoteSigner> signer) { signer_ = std::move(signer); }
 
-Result<SecretBytes> Log::ScopeKey(Txn& txn, const std::string& scope, bool create) {
-  Result<SecretBytes> dek = keys_.Get(txn, scope);
-  if (dek.ok() || !create || dek.status().code() != StatusCode::kNotFound) return dek;
-  if (scope != kSystemScope) return dek;
-  return keys_.Create(txn, scope, env_.clock.Now());
+Result<crypto::AeadContext*> Log::Sealer(Txn& txn, const std::string& scope) {
+  Result<std::string> wrapped = keys_.GetWrapped(txn, scope);
+  if (!wrapped.ok()) {
+    sealers_.erase(scope);  // destroyed: forget its key schedule too
+    if (wrapped.status().code() != StatusCode::kNotFound || scope != kSystemScope) {
+      return wrapped.status();
+    }
+    RETURN_IF_ERROR(keys_.Create(txn, scope, env_.clock.Now()).status());
+    wrapped = keys_.GetWrapped(txn, scope);
+    if (!wrapped.ok()) return wrapped.status();
+  }
+  auto it = sealers_.find(scope);
+  if (it == sealers_.end() || it->second.wrapped != *wrapped) {
+    ASSIGN_OR_RETURN(const SecretBytes dek, keys_.Unwrap(txn, scope, *wrapped));
+    ASSIGN_OR_RETURN(crypto::AeadContext ctx, crypto::AeadContext::Create(dek));
+    if (it == sealers_.end() && sealers_.size() >= kMaxCachedSealers) sealers_.clear();
+    it = sealers_.insert_or_assign(scope, CachedSealer{*std::move(wrapped), std::move(ctx)}).first;
+  }
+  return &it->second.ctx;
 }
 
 Status Log::Append(Txn& txn, const Event& e, Pending* pending) {
@@ -157,40 +376,22 @@ Status Log::Append(Txn& txn, const Event& e, Pending* pending) {
   if (e.scope.empty() || e.scope.size() > kMaxFieldBytes) {
     return InvalidArgumentError("audit: an event needs a scope");
   }
+  std::lock_guard lock(append_mu_);
+  Tail& tail = *tail_;
+  RETURN_IF_ERROR(tail.Begin(txn));
   // The scope's key. A scope whose key is gone (a deleted user) cannot own new events; they go
   // to the system scope instead, so nothing is ever lost for want of a key.
   std::string scope = e.scope;
-  Result<SecretBytes> dek = ScopeKey(txn, scope, /*create=*/true);
-  if (!dek.ok() && dek.status().code() == StatusCode::kNotFound && scope != kSystemScope) {
+  Result<crypto::AeadContext*> sealer = Sealer(txn, scope);
+  if (!sealer.ok() && sealer.status().code() == StatusCode::kNotFound && scope != kSystemScope) {
     scope = std::string(kSystemScope);
-    dek = ScopeKey(txn, scope, /*create=*/true);
+    sealer = Sealer(txn, scope);
   }
-  if (!dek.ok()) return dek.status();
+  if (!sealer.ok()) return sealer.status();
 
-  ASSIGN_OR_RETURN(std::optional<Row> tree,
-                   txn.QueryOne("UPDATE audit_tree SET size = size + 1 WHERE id = 1 "
-                                "RETURNING size - 1"));
-  if (!tree) return InternalError("audit: audit_tree row is missing");
-  const uint64_t log_index = static_cast<uint64_t>(tree->GetInt(0));
-  ASSIGN_OR_RETURN(std::optional<Row> seq,
-                   txn.QueryOne("INSERT INTO audit_scopes (scope, last_sequence) VALUES (?, 1) "
-                                "ON CONFLICT (scope) DO UPDATE SET last_sequence = "
-                                "audit_scopes.last_sequence + 1 RETURNING last_sequence",
-                                {scope}));
-  const int64_t sequence = seq->GetInt(0);
-  // Event times never go backwards, even when the wall clock does (an NTP step, a resumed
-  // VM): so the (at, log_index) order of queries and exports is the log's own order.
-  Time at = env_.clock.Now();
-  {
-    std::lock_guard lock(at_mu_);
-    if (last_at_us_ < 0) {
-      ASSIGN_OR_RETURN(std::optional<Row> last,
-                       txn.QueryOne("SELECT at FROM audit_events ORDER BY log_index DESC LIMIT 1"));
-      last_at_us_ = last ? last->GetInt(0) : 0;
-    }
-    if (Micros(at) < last_at_us_) at = FromMicros(last_at_us_);
-    last_at_us_ = Micros(at);
-  }
+  const uint64_t log_index = tail.size();
+  ASSIGN_OR_RETURN(const int64_t sequence, tail.NextSequence(txn, scope));
+  const Time at = FromMicros(tail.EventTime(Micros(env_.clock.Now())));
 
   const std::string id = NewId(env_.random, "aev");
   const std::string timestamp = FormatRfc3339(at);
@@ -229,7 +430,8 @@ Status Log::Append(Txn& txn, const Event& e, Pending* pending) {
           e.actor_type == ActorType::kUser || e.actor_type == ActorType::kOperator};
   std::string canonical = RenderRecord(fields);
   const std::string leaf = LeafHash(canonical);
-  ASSIGN_OR_RETURN(std::string sealed, keys_.Seal(*dek, "audit_events", "payload",
+  ASSIGN_OR_RETURN(std::vector<NodeWrite> writes, tail.Grow(leaf));
+  ASSIGN_OR_RETURN(std::string sealed, keys_.Seal(**sealer, "audit_events", "payload",
                                                   PayloadOwner(scope, log_index), canonical));
   const Value ip_index =
       e.ip.empty() ? Value(store::kNull) : Value(keyring_.BlindIndex("audit_ip", e.ip));
@@ -238,14 +440,7 @@ Status Log::Append(Txn& txn, const Event& e, Pending* pending) {
       "ip_index, payload, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       {static_cast<int64_t>(log_index), Micros(at), scope, sequence, std::string(info->name),
        actor_id, std::string(e.outcome), ip_index, Blob{sealed}, Blob{leaf}}));
-
-  TxnNodes nodes(txn);
-  ASSIGN_OR_RETURN(std::vector<NodeWrite> writes, AppendLeaf(nodes, log_index, leaf));
-  for (const NodeWrite& w : writes) {
-    if (w.level == 0) continue;  // the leaf itself is audit_events.leaf_hash
-    RETURN_IF_ERROR(txn.Exec("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)",
-                             {int64_t{w.level}, static_cast<int64_t>(w.index), Blob{w.hash}}));
-  }
+  tail.Commit(scope, sequence, std::move(writes));
   if (pending != nullptr) {
     pending->push_back(Appended{info, std::move(canonical)});
   }
@@ -267,7 +462,7 @@ Result<std::string> Log::OpenRecord(Txn& txn, KeyCache& keys, const std::string&
                                     uint64_t log_index, std::string_view sealed) {
   auto it = keys.find(scope);
   if (it == keys.end()) {
-    ASSIGN_OR_RETURN(SecretBytes dek, ScopeKey(txn, scope, /*create=*/false));
+    ASSIGN_OR_RETURN(SecretBytes dek, keys_.Get(txn, scope));
     it = keys.emplace(scope, std::move(dek)).first;
   }
   Result<std::string> plain =

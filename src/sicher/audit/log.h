@@ -40,6 +40,7 @@
 #include "sicher/audit/checkpoint.h"
 #include "sicher/base/env.h"
 #include "sicher/base/status.h"
+#include "sicher/crypto/aead.h"
 #include "sicher/crypto/keyring.h"
 #include "sicher/keys/data_keys.h"
 #include "sicher/log/logger.h"
@@ -161,6 +162,11 @@ class Log {
 
   // Appends `event` inside `txn` (a write transaction). `pending` (may be null) receives the
   // record for Publish. InvalidArgument for an action outside the catalog or a bad outcome.
+  // The event row is written at once; the tree size, the scope's sequence counter and the new
+  // Merkle nodes are kept in memory and written once per write batch, before its commit
+  // (store::BatchParticipant), so a checkpoint made inside the same batch does not include it
+  // yet. A Log appends to one store, whose writes must be serialised (the SQLite store's
+  // single writer).
   Status Append(store::Txn& txn, const Event& event, Pending* pending);
   // Writes committed events to their category log files. Clears `pending`.
   void Publish(Pending& pending);
@@ -198,20 +204,31 @@ class Log {
   Result<VerifyReport> VerifyStore(store::Store& store, const Checkpoint& checkpoint);
 
  private:
-  Result<SecretBytes> ScopeKey(store::Txn& txn, const std::string& scope, bool create);
   // Scope keys already unwrapped in one read transaction: a page or a verification window
   // opens many events of few scopes.
   using KeyCache = std::map<std::string, SecretBytes, std::less<>>;
   Result<std::string> OpenRecord(store::Txn& txn, KeyCache& keys, const std::string& scope,
                                  uint64_t log_index, std::string_view sealed);
 
+  // The scope's sealing context (its DEK's key schedule), reused while its data_keys row is
+  // unchanged. The row is read every time, so a destroyed key is never used again.
+  Result<crypto::AeadContext*> Sealer(store::Txn& txn, const std::string& scope);
+
+  class Tail;
+
   crypto::Keyring& keyring_;
   Env& env_;
   keys::DataKeys keys_;
   log::Logger* logger_ = nullptr;
   std::unique_ptr<NoteSigner> signer_;
-  std::mutex at_mu_;
-  int64_t last_at_us_ = -1;  // the newest event's time; -1 until read from the database
+
+  std::mutex append_mu_;  // guards tail_ and sealers_ (in practice: the store's writer thread)
+  std::unique_ptr<Tail> tail_;
+  struct CachedSealer {
+    std::string wrapped;  // the data_keys row it was made from
+    crypto::AeadContext ctx;
+  };
+  std::map<std::string, CachedSealer, std::less<>> sealers_;
 };
 
 }  // namespace sicher::audit

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <bit>
 #include <filesystem>
+#include <latch>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -91,6 +94,158 @@ TEST_F(AuditLogTest, RolledBackAppendLeavesNoEventAndNoGap) {
   EXPECT_EQ(all[1].log_index, 1u);
   EXPECT_EQ(all[0].sequence, 1);
   EXPECT_EQ(all[1].sequence, 2);  // the rolled-back event gave its number back
+}
+
+// The counters, sequences and Merkle nodes an append keeps in memory until its batch commits
+// (Log::Tail) must end up exactly as if every append had written them at once.
+class AuditTailTest : public AuditLogTest {
+ protected:
+  // Holds the store's writer inside a closure, so that the writes queued meanwhile run as one
+  // batch once Run() releases it.
+  class HeldBatch {
+   public:
+    explicit HeldBatch(store::Store& store) : store_(store) {
+      store_.WriteAsync(
+          [this](store::Txn&) {
+            entered_.count_down();
+            release_.wait();
+            return OkStatus();
+          },
+          [](Status) {});
+      entered_.wait();
+    }
+    void Add(store::TxnFn fn) { closures_.push_back(std::move(fn)); }
+    // Queues every closure, releases the writer, and returns each closure's answer.
+    std::vector<Status> Run() {
+      std::vector<Status> results(closures_.size());
+      std::latch answered(static_cast<std::ptrdiff_t>(closures_.size()));
+      for (size_t i = 0; i < closures_.size(); ++i) {
+        store_.WriteAsync(closures_[i], [&, i](Status s) {
+          results[i] = std::move(s);
+          answered.count_down();
+        });
+      }
+      release_.count_down();
+      answered.wait();
+      return results;
+    }
+
+   private:
+    store::Store& store_;
+    std::latch entered_{1}, release_{1};
+    std::vector<store::TxnFn> closures_;
+  };
+
+  class FailingParticipant final : public store::BatchParticipant {
+   public:
+    void ClosureEnded(bool) override {}
+    Status BeforeCommit(store::Txn&) override { return UnavailableError("disk said no"); }
+    void BatchEnded(bool) override {}
+  };
+
+  store::TxnFn Appends(const std::string& scope, int n, Status then = OkStatus()) {
+    return [this, scope, n, then](store::Txn& txn) -> Status {
+      for (int i = 0; i < n; ++i) {
+        clock_.Advance(seconds(1));
+        RETURN_IF_ERROR(log_->Append(txn, Ev(scope), nullptr));
+      }
+      return then;
+    };
+  }
+
+  // The stored log is whole: `n` events, a valid tree with every perfect node stored once, the
+  // stored counters equal to what the events say, each scope's sequence 1, 2, 3, ...
+  void ExpectConsistent(uint64_t n, const std::map<std::string, int64_t>& per_scope) {
+    EXPECT_EQ(Size(), n);
+    ASSERT_OK_AND_ASSIGN(StoredCheckpoint cp, log_->MakeCheckpoint(*store_));
+    ASSERT_EQ(cp.size, n);
+    ASSERT_OK_AND_ASSIGN(VerifyReport report, log_->VerifyStore(*store_, Verified(cp)));
+    EXPECT_TRUE(report.problems.empty()) << report.problems.front();
+    EXPECT_EQ(report.events_checked, n);
+    ASSERT_OK(store_->Read([&](store::Txn& txn) -> Status {
+      ASSIGN_OR_RETURN(std::optional<store::Row> nodes,
+                       txn.QueryOne("SELECT COUNT(*) FROM audit_nodes"));
+      // A tree of n leaves has n - popcount(n) complete nodes above the leaves.
+      EXPECT_EQ(nodes->GetInt(0), static_cast<int64_t>(n - std::popcount(n)));
+      for (const auto& [scope, count] : per_scope) {
+        ASSIGN_OR_RETURN(
+            std::optional<store::Row> last,
+            txn.QueryOne("SELECT last_sequence FROM audit_scopes WHERE scope = ?", {scope}));
+        EXPECT_EQ(last ? last->GetInt(0) : 0, count) << scope;
+        ASSIGN_OR_RETURN(std::vector<store::Row> seqs,
+                         txn.Query("SELECT sequence FROM audit_events WHERE scope = ? "
+                                   "ORDER BY log_index",
+                                   {scope}));
+        EXPECT_EQ(seqs.size(), static_cast<size_t>(count)) << scope;
+        for (size_t i = 0; i < seqs.size(); ++i) {
+          EXPECT_EQ(seqs[i].GetInt(0), static_cast<int64_t>(i + 1)) << scope;
+        }
+      }
+      return OkStatus();
+    }));
+  }
+};
+
+TEST_F(AuditTailTest, ClosuresOfOneBatchRollBackOnlyTheirOwnAppends) {
+  const std::string acc = NewScope("acc");
+  const std::string usr = NewScope("usr");
+  ASSERT_OK(store_->Write(Appends(acc, 3)));  // the tail starts from a stored tree
+  HeldBatch held(*store_);
+  held.Add(Appends(acc, 2));
+  held.Add(Appends(usr, 3, PermissionDeniedError("the change failed")));  // all three go
+  held.Add(Appends(usr, 1));
+  held.Add([&](store::Txn& txn) -> Status {  // appends both, then fails: both go
+    RETURN_IF_ERROR(log_->Append(txn, Ev(acc), nullptr));
+    RETURN_IF_ERROR(log_->Append(txn, Ev(usr), nullptr));
+    return txn.Exec("INSERT INTO no_such_table (x) VALUES (1)");
+  });
+  held.Add(Appends(acc, 4));
+  const std::vector<Status> results = held.Run();
+  EXPECT_OK(results[0]);
+  EXPECT_EQ(results[1], PermissionDeniedError("the change failed"));
+  EXPECT_OK(results[2]);
+  EXPECT_FALSE(results[3].ok());
+  EXPECT_OK(results[4]);
+  ExpectConsistent(3 + 2 + 1 + 4, {{acc, 9}, {usr, 1}});
+  ASSERT_OK(store_->Write(Appends(usr, 2)));  // and the next batch goes on from there
+  ExpectConsistent(12, {{acc, 9}, {usr, 3}});
+}
+
+TEST_F(AuditTailTest, ABatchThatFailsAsAWholeLeavesTheLogAsItWas) {
+  const std::string acc = NewScope("acc");
+  ASSERT_OK(store_->Write(Appends(acc, 5)));
+  FailingParticipant failing;
+  HeldBatch held(*store_);
+  held.Add(Appends(acc, 3));
+  held.Add([&](store::Txn& txn) {
+    txn.Enlist(failing);  // fails the batch after every closure succeeded
+    return OkStatus();
+  });
+  held.Add(Appends(acc, 2));
+  for (const Status& s : held.Run()) EXPECT_EQ(s, UnavailableError("disk said no"));
+  ExpectConsistent(5, {{acc, 5}});
+  ASSERT_OK(store_->Write(Appends(acc, 4)));
+  ExpectConsistent(9, {{acc, 9}});
+}
+
+TEST_F(AuditTailTest, TwoLogsOnOneDatabaseNeverReuseAPosition) {
+  const std::string acc = NewScope("acc");
+  Log other(*keyring_, env_);
+  for (int round = 0; round < 6; ++round) {
+    ASSERT_OK(store_->Write(Appends(acc, round + 1)));
+    ASSERT_OK(store_->Write([&](store::Txn& txn) -> Status {
+      clock_.Advance(seconds(1));
+      return other.Append(txn, Ev(acc), nullptr);
+    }));
+    // A rollback in the other log between the two.
+    EXPECT_FALSE(store_
+                     ->Write([&](store::Txn& txn) -> Status {
+                       RETURN_IF_ERROR(other.Append(txn, Ev(acc), nullptr));
+                       return AbortedError("no");
+                     })
+                     .ok());
+  }
+  ExpectConsistent(21 + 6, {{acc, 27}});
 }
 
 TEST_F(AuditLogTest, ScopeWithoutKeyFallsBackToSystem) {

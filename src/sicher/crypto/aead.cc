@@ -181,6 +181,11 @@ Status OpenSealed(const SecretBytes& key, std::string_view sealed, std::string_v
 Result<std::string> AeadSeal(const SecretBytes& key, std::string_view plaintext,
                              std::string_view aad, Random& random) {
   ASSIGN_OR_RETURN(AeadContext ctx, AeadContext::Create(key));
+  return AeadSeal(ctx, plaintext, aad, random);
+}
+
+Result<std::string> AeadSeal(AeadContext& ctx, std::string_view plaintext, std::string_view aad,
+                             Random& random) {
   std::string out(plaintext.size() + kAeadSealOverhead, '\0');
   std::span<uint8_t> bytes = AsWritableBytes(out);
   bytes[0] = kAeadFormatV1;

@@ -94,6 +94,11 @@ class AeadContext {
   std::unique_ptr<Impl> impl_;
 };
 
+// AeadSeal with a context made once for its key (AeadContext::Create(key)): the same output,
+// without computing the key schedule again for every value.
+Result<std::string> AeadSeal(AeadContext& ctx, std::string_view plaintext, std::string_view aad,
+                             Random& random);
+
 // Byte-span views of strings, for AeadContext callers holding std::string buffers.
 inline std::span<const uint8_t> AsBytes(std::string_view s) {
   return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};

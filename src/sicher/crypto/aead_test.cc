@@ -144,6 +144,24 @@ TEST(AeadTest, SealOpenRoundTripWithHeader) {
   }
 }
 
+TEST(AeadTest, SealWithAReusedContextIsTheOneShotFormat) {
+  SecretBytes key(kAeadKeyBytes);
+  testing::SeededRandom key_random(9);
+  key_random.Fill(key.span());
+  ASSERT_OK_AND_ASSIGN(AeadContext ctx, AeadContext::Create(key));
+  // Same random stream, so the same nonces: the outputs must be byte-identical.
+  testing::SeededRandom a(5), b(5);
+  for (size_t size : {0, 17, 1000}) {
+    const std::string pt(size, 'q');
+    ASSERT_OK_AND_ASSIGN(std::string one_shot, AeadSeal(key, pt, "row 1", a));
+    ASSERT_OK_AND_ASSIGN(std::string reused, AeadSeal(ctx, pt, "row 1", b));
+    EXPECT_EQ(reused, one_shot);
+    ASSERT_OK_AND_ASSIGN(std::string opened, AeadOpen(key, reused, "row 1"));
+    EXPECT_EQ(opened, pt);
+    EXPECT_FALSE(AeadOpen(key, reused, "row 2").ok());
+  }
+}
+
 TEST(AeadTest, EachSealUsesAFreshNonce) {
   testing::SeededRandom random(1);
   SecretBytes key(kAeadKeyBytes);

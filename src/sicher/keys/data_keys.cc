@@ -58,11 +58,20 @@ Result<SecretBytes> DataKeys::Create(store::Txn& txn, std::string_view owner_id,
 }
 
 Result<SecretBytes> DataKeys::Get(store::Txn& txn, std::string_view owner_id) {
+  ASSIGN_OR_RETURN(const std::string wrapped, GetWrapped(txn, owner_id));
+  return Unwrap(txn, owner_id, wrapped);
+}
+
+Result<std::string> DataKeys::GetWrapped(store::Txn& txn, std::string_view owner_id) {
   ASSIGN_OR_RETURN(std::optional<store::Row> row,
                    txn.QueryOne("SELECT wrapped_dek FROM data_keys WHERE owner_id = ?",
                                 {std::string(owner_id)}));
   if (!row) return NotFoundError("the data key of this owner no longer exists");
-  const std::string& wrapped = row->GetBlob(0);
+  return row->GetBlob(0);
+}
+
+Result<SecretBytes> DataKeys::Unwrap(store::Txn& txn, std::string_view owner_id,
+                                     std::string_view wrapped) {
   Result<SecretBytes> dek = keyring_.UnwrapDek(wrapped, owner_id);
   if (dek.ok() || dek.status().code() != StatusCode::kNotFound) return dek;
 
@@ -112,6 +121,12 @@ Result<std::string> DataKeys::Seal(const SecretBytes& dek, std::string_view tabl
                                    std::string_view column, std::string_view owner_id,
                                    std::string_view plaintext) {
   return crypto::AeadSeal(dek, plaintext, FieldAad(table, column, owner_id), random_);
+}
+
+Result<std::string> DataKeys::Seal(crypto::AeadContext& ctx, std::string_view table,
+                                   std::string_view column, std::string_view owner_id,
+                                   std::string_view plaintext) {
+  return crypto::AeadSeal(ctx, plaintext, FieldAad(table, column, owner_id), random_);
 }
 
 Result<std::string> DataKeys::Open(const SecretBytes& dek, std::string_view table,

@@ -36,6 +36,7 @@
 #include "sicher/base/env.h"
 #include "sicher/base/random.h"
 #include "sicher/base/status.h"
+#include "sicher/crypto/aead.h"
 #include "sicher/crypto/keyring.h"
 #include "sicher/events/bus.h"
 #include "sicher/store/store.h"
@@ -64,6 +65,12 @@ class DataKeys {
   // The owner's DEK. NotFound when it was destroyed (the owner's data is gone); NotFound
   // ("KEK version N is not in the keyring") if its KEK was dropped; DataLoss if tampered with.
   Result<SecretBytes> Get(store::Txn& txn, std::string_view owner_id);
+  // Get in two steps, for a caller that keeps keys derived from a DEK across transactions
+  // (the audit log's sealing contexts): GetWrapped reads the row on every use (NotFound once
+  // destroyed, so a shredded key is never used again), and only a changed row (a new key, a
+  // KEK rotation) needs Unwrap, which handles rotation as Get does.
+  Result<std::string> GetWrapped(store::Txn& txn, std::string_view owner_id);
+  Result<SecretBytes> Unwrap(store::Txn& txn, std::string_view owner_id, std::string_view wrapped);
   // Crypto-shredding without the bool: DestroyOwnerKey, OK if it was already gone.
   Status Destroy(store::Txn& txn, std::string_view owner_id);
 
@@ -88,6 +95,11 @@ class DataKeys {
   // Seals / opens one field of `owner_id`'s row in `table`.`column`.
   Result<std::string> Seal(const SecretBytes& dek, std::string_view table, std::string_view column,
                            std::string_view owner_id, std::string_view plaintext);
+  // Seal with a context made once for the DEK (crypto::AeadContext::Create(dek)): the same
+  // output as Seal.
+  Result<std::string> Seal(crypto::AeadContext& ctx, std::string_view table,
+                           std::string_view column, std::string_view owner_id,
+                           std::string_view plaintext);
   Result<std::string> Open(const SecretBytes& dek, std::string_view table, std::string_view column,
                            std::string_view owner_id, std::string_view sealed);
 
