@@ -248,6 +248,58 @@ TEST_F(AuditTailTest, TwoLogsOnOneDatabaseNeverReuseAPosition) {
   ExpectConsistent(21 + 6, {{acc, 27}});
 }
 
+TEST_F(AuditLogTest, OutcomeCheckMigrationKeepsEveryEventAndGuard) {
+  // A database written before migration 303, then opened by this binary.
+  log_.reset();
+  store_.reset();
+  std::filesystem::remove_all(dir_ + "/sicher.db");
+  {
+    store::SqliteOptions so;
+    so.path = dir_ + "/sicher.db";
+    so.migrations = store::CoreMigrations();
+    for (auto& m : auth::AuthMigrations()) so.migrations.push_back(m);
+    for (auto& m : AuditMigrations()) {
+      if (m.version < 303) so.migrations.push_back(m);
+    }
+    ASSERT_OK_AND_ASSIGN(store_, store::OpenSqliteStore(so, env_, registry_));
+    log_ = std::make_unique<Log>(*keyring_, env_);
+    const std::string acc = NewScope("acc");
+    AppendMany(acc, 30);
+    log_.reset();
+    store_.reset();
+  }
+  Open();
+  ASSERT_OK_AND_ASSIGN(StoredCheckpoint cp, log_->MakeCheckpoint(*store_));
+  ASSERT_EQ(cp.size, 30u);
+  ASSERT_OK_AND_ASSIGN(VerifyReport report, log_->VerifyStore(*store_, Verified(cp)));
+  EXPECT_TRUE(report.problems.empty());
+  EXPECT_EQ(report.events_checked, 30u);
+  // The rebuilt table still refuses deletes, rewrites and bad outcomes, and keeps its indexes.
+  EXPECT_EQ(Exec("DELETE FROM audit_events WHERE log_index = 3").code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Exec("UPDATE audit_events SET action = 'x' WHERE log_index = 3").code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Exec("UPDATE audit_events SET payload = x'00' WHERE log_index = 3").code(),
+            StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Exec("INSERT INTO audit_events (log_index, at, scope, sequence, action, actor_id, "
+                 "outcome, leaf_hash) VALUES (99, 0, 'x', 1, 'a', '', 'maybe', x'00')")
+                .code(),
+            StatusCode::kFailedPrecondition);
+  ASSERT_OK(store_->Read([&](store::Txn& txn) -> Status {
+    ASSIGN_OR_RETURN(std::vector<store::Row> rows,
+                     txn.Query("SELECT name FROM sqlite_schema WHERE tbl_name = 'audit_events' "
+                               "AND type IN ('index', 'trigger') ORDER BY name"));
+    std::vector<std::string> names;
+    for (const store::Row& r : rows) names.push_back(r.GetText(0));
+    EXPECT_EQ(names, (std::vector<std::string>{"audit_events_by_actor", "audit_events_by_scope",
+                                               "audit_events_no_delete", "audit_events_no_rewrite",
+                                               "audit_events_purge_only"}));
+    return OkStatus();
+  }));
+  ASSERT_OK(Append(Ev(NewScope("acc"))));
+  EXPECT_EQ(Size(), 31u);
+}
+
 TEST_F(AuditLogTest, ScopeWithoutKeyFallsBackToSystem) {
   Event e = Ev("usr_deleted_long_ago");
   ASSERT_OK(Append(e));

@@ -3,13 +3,28 @@
 #include <fmt/format.h>
 
 #include <limits>
+#include <mutex>
 
 #include "sicher/store/sqlite/internal/errors.h"
 
 namespace sicher::store::sqlite::internal {
 
+namespace {
+
+// Process-wide, before SQLite initialises itself: no memory statistics. With them on (the
+// default) every sqlite3_malloc and sqlite3_free takes a global mutex, several per statement,
+// and sicher never reads them. Too late once anything in the process has used SQLite
+// (SQLITE_MISUSE); that only costs speed, so the result is ignored.
+void ConfigureProcessOnce() {
+  static std::once_flag once;
+  std::call_once(once, [] { (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0); });
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Connection>> Connection::Open(const std::string& path,
                                                      const ConnectionOptions& options) {
+  ConfigureProcessOnce();
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE;
   if (options.create) flags |= SQLITE_OPEN_CREATE;
   sqlite3* db = nullptr;
