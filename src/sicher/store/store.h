@@ -12,7 +12,10 @@
 // caller's thread on a connection borrowed from a fixed pool (SqliteOptions::reader_count, each
 // opened with query_only=ON), inside one read transaction, so every query in a Read sees the same
 // committed snapshot. In WAL mode readers never block the writer and the writer never blocks
-// readers; they only compete for the pool.
+// readers; they only compete for the pool. A third thread ("sicher-db-ckpt", its own
+// connection) copies the WAL back into the database file (PASSIVE checkpoints) whenever the
+// writer's commits take it past 1000 pages, so the writer never does that work itself unless
+// the WAL grows to 16 times that.
 //
 // Group commit. The writer takes the first queued closure, opens `BEGIN IMMEDIATE`, and keeps
 // pulling closures from the queue into the same transaction while there are any, up to

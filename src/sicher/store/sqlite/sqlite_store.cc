@@ -26,6 +26,17 @@ using sqlite::internal::SqliteTxn;
 
 constexpr uint32_t kFileMode = 0600;
 
+// WAL checkpoints. SQLite's default runs one inside the COMMIT that takes the WAL past 1000
+// pages, on the committing thread: here that is the writer, which would copy pages into the
+// database file and fsync it while every queued write waits. Instead the writer's WAL hook wakes
+// a checkpointer thread with a connection of its own, which runs PASSIVE checkpoints (they never
+// wait for, or block, the writer or the readers); the writer restarts the WAL from its beginning
+// at its next transaction once a checkpoint has copied all of it. Should the WAL still grow to
+// kWriterCheckpointPages (the checkpointer starved of CPU, or a long read pinning old pages),
+// the writer checkpoints itself, as SQLite would have.
+constexpr int kCheckpointPages = 1000;
+constexpr int kWriterCheckpointPages = 16 * kCheckpointPages;
+
 // The store whose writer thread this is, and the store this thread is reading from: they turn
 // a deadlocking Write-inside-Write or Read-inside-Read into a crash with a message.
 thread_local const void* t_writer_of = nullptr;
@@ -81,7 +92,16 @@ struct WriterMetrics {
         commit_errors(Errors(r, "commit")),
         closure_errors(Errors(r, "closure")),
         queue_length(r.GetGauge("sicher_db_write_queue_length",
-                                "Write closures waiting for the database writer.")) {}
+                                "Write closures waiting for the database writer.")),
+        background_checkpoints(Checkpoints(r, "background")),
+        writer_checkpoints(Checkpoints(r, "writer")) {}
+
+  static metrics::Counter& Checkpoints(metrics::Registry& r, const char* by) {
+    return r.GetCounter("sicher_db_wal_checkpoints_total",
+                        "WAL checkpoints run, by the checkpointer thread (background) or, when "
+                        "the WAL outgrew it, by the writer itself.",
+                        {{"by", by}});
+  }
 
   static metrics::Counter& Errors(metrics::Registry& r, const char* stage) {
     return r.GetCounter("sicher_db_write_errors_total",
@@ -97,20 +117,27 @@ struct WriterMetrics {
   metrics::Counter& commit_errors;
   metrics::Counter& closure_errors;
   metrics::Gauge& queue_length;
+  metrics::Counter& background_checkpoints;
+  metrics::Counter& writer_checkpoints;
 };
 
 class SqliteStore final : public Store {
  public:
   SqliteStore(const SqliteOptions& options, Env& env, metrics::Registry& registry,
-              std::unique_ptr<Connection> writer, std::vector<std::unique_ptr<Connection>> readers)
+              std::unique_ptr<Connection> writer, std::unique_ptr<Connection> checkpointer,
+              std::vector<std::unique_ptr<Connection>> readers)
       : env_(env),
         metrics_(registry),
         max_batch_(static_cast<size_t>(options.max_batch)),
         check_writable_timeout_(options.check_writable_timeout),
         reader_count_(readers.size()),
         writer_(std::move(writer)),
+        checkpointer_conn_(std::move(checkpointer)),
         free_readers_(std::move(readers)) {
+    sqlite3_wal_autocheckpoint(writer_->db(), 0);
+    sqlite3_wal_hook(writer_->db(), &SqliteStore::WalHook, this);
     waker_ = std::thread([this] { WakerLoop(); });
+    checkpointer_ = std::thread([this] { CheckpointerLoop(); });
     thread_ = std::thread([this] { WriterLoop(); });
   }
 
@@ -121,6 +148,12 @@ class SqliteStore final : public Store {
     }
     cv_.notify_all();
     thread_.join();  // the writer drains the queue first
+    {
+      std::lock_guard lock(checkpoint_mu_);
+      checkpoint_stopping_ = true;
+    }
+    checkpoint_cv_.notify_all();
+    checkpointer_.join();  // closing the last connection checkpoints what is left
     {
       std::lock_guard lock(wake_mu_);
       waker_stopping_ = true;
@@ -294,6 +327,39 @@ class SqliteStore final : public Store {
     }
   }
 
+  // After every commit of the writer, with the WAL's size in pages.
+  static int WalHook(void* self, sqlite3* db, const char* /*name*/, int pages) {
+    auto* store = static_cast<SqliteStore*>(self);
+    if (pages >= kWriterCheckpointPages) {
+      (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+      store->metrics_.writer_checkpoints.Inc();
+    } else if (pages >= kCheckpointPages) {
+      {
+        std::lock_guard lock(store->checkpoint_mu_);
+        store->checkpoint_wanted_ = true;
+      }
+      store->checkpoint_cv_.notify_one();
+    }
+    return SQLITE_OK;
+  }
+
+  void CheckpointerLoop() {
+    pthread_setname_np(pthread_self(), "sicher-db-ckpt");
+    for (;;) {
+      {
+        std::unique_lock lock(checkpoint_mu_);
+        checkpoint_cv_.wait(lock, [&] { return checkpoint_wanted_ || checkpoint_stopping_; });
+        if (checkpoint_stopping_) return;
+        checkpoint_wanted_ = false;
+      }
+      // BUSY (the writer is checkpointing itself) and I/O errors leave the WAL to the next
+      // attempt; the writer's own checkpoint bounds it meanwhile.
+      (void)sqlite3_wal_checkpoint_v2(checkpointer_conn_->db(), nullptr, SQLITE_CHECKPOINT_PASSIVE,
+                                      nullptr, nullptr);
+      metrics_.background_checkpoints.Inc();
+    }
+  }
+
   void WakerLoop() {
     pthread_setname_np(pthread_self(), "sicher-db-wake");
     std::vector<std::pair<Completion*, Status>> taken;
@@ -368,6 +434,14 @@ class SqliteStore final : public Store {
   std::unique_ptr<Connection> writer_;
   std::vector<BatchParticipant*> participants_;  // of the batch being run
 
+  // Used only by the checkpointer thread.
+  std::unique_ptr<Connection> checkpointer_conn_;
+  std::mutex checkpoint_mu_;  // guards checkpoint_wanted_ and checkpoint_stopping_
+  std::condition_variable checkpoint_cv_;
+  bool checkpoint_wanted_ = false;
+  bool checkpoint_stopping_ = false;
+  std::thread checkpointer_;
+
   std::mutex mu_;  // guards queue_ and stopping_
   std::condition_variable cv_;
   std::deque<Request> queue_;
@@ -437,6 +511,8 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options, Env
   }
 
   conn_options.create = false;
+  Result<std::unique_ptr<Connection>> checkpointer = Connection::Open(options.path, conn_options);
+  if (!checkpointer.ok()) return context(checkpointer.status());
   conn_options.query_only = true;
   std::vector<std::unique_ptr<Connection>> readers;
   for (int i = 0; i < options.reader_count; ++i) {
@@ -445,8 +521,9 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const SqliteOptions& options, Env
     readers.push_back(std::move(reader).value());
   }
   if (Status s = TightenSidecars(env.fs, options.path); !s.ok()) return context(s);
-  return std::unique_ptr<Store>(std::make_unique<SqliteStore>(
-      options, env, metrics, std::move(writer).value(), std::move(readers)));
+  return std::unique_ptr<Store>(
+      std::make_unique<SqliteStore>(options, env, metrics, std::move(writer).value(),
+                                    std::move(checkpointer).value(), std::move(readers)));
 }
 
 }  // namespace sicher::store
