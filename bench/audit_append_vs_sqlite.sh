@@ -96,18 +96,18 @@ echo "one durable commit (fsync) of a one-row transaction: $(get commit_ms 2) ms
 
 echo
 echo "where the writer's time goes (single thread, microseconds per event):"
-echo "  in memory, no SQL:  record build + canonical JSON $(kv cost_us record_build_and_canonical)" \
-     "(of which the dump $(kv cost_us canonical_dump), event id $(kv cost_us new_id))," \
+echo "  in memory, no SQL:  record (RenderRecord) $(kv cost_us record)" \
+     "(of which the event id $(kv cost_us new_id))," \
      "leaf SHA-256 $(kv cost_us leaf_hash), ~1 node SHA-256 $(kv cost_us node_hash)," \
-     "DEK unwrap $(kv cost_us dek_unwrap), AES-GCM seal $(kv cost_us seal)," \
-     "IP blind index (HMAC) $(kv cost_us ip_blind_index): total $(get cost_us_no_sql_total 2)"
+     "AES-GCM seal with the scope's cached context $(kv cost_us seal)," \
+     "IP blind index (HMAC) $(kv cost_us ip_blind_index): total $(get cost_us_no_sql_total 2);" \
+     "not per event: DEK unwrap $(kv cost_us dek_unwrap) (only when the scope's key row changes)"
 echo "  Append's SQL replayed raw on the threads run's rows (one transaction, no crypto):" \
      "$(get raw_append_sql 4) wall, $(kv raw_append_sql cpu) CPU =" \
      "SAVEPOINT+RELEASE $(kv raw_append_sql savepoint_release)," \
      "data key SELECT $(kv raw_append_sql data_key_select)," \
-     "counters (tree UPDATE + scope upsert, RETURNING) $(kv raw_append_sql counters)," \
      "event INSERT $(kv raw_append_sql event_insert)," \
-     "Merkle sibling reads + node INSERTs $(kv raw_append_sql merkle)," \
+     "per batch (tree size, node INSERTs, counters) $(kv raw_append_sql batch)," \
      "COMMIT $(kv raw_append_sql commit);" \
      "the plain INSERT alone (reference): $(awk -v r="$RAW" 'BEGIN { printf "%.2f", 1e6 / r }') wall," \
      "$(get raw_insert_cpu_us 2) CPU"
