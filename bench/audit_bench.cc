@@ -519,6 +519,7 @@ struct Args {
   int inflight = 1024;
   int breakdown = 20000;
   int raw_runs = 3;
+  bool prepared = true;  // also run both append phases with Log::Prepare outside the closure
   int64_t events = 10'000'000;
   int days = 400;
   int runs = 20;
@@ -592,8 +593,8 @@ int AppendMode(const Args& a) {
       bytes += MakeEvent(account, actor, doc, static_cast<uint64_t>(i)).request_id.size();
     });
     const double newid_us = PerOpUs(n, [&](int) { bytes += NewId(env.random, "aev").size(); });
-    const double record_us = PerOpUs(
-        n, [&](int i) { bytes += Render(ev, env, static_cast<uint64_t>(i), i).size(); });
+    const double record_us =
+        PerOpUs(n, [&](int i) { bytes += Render(ev, env, static_cast<uint64_t>(i), i).size(); });
     const double leaf_us = PerOpUs(n, [&](int) { bytes += LeafHash(canonical).size(); });
     const double node_us = PerOpUs(n, [&](int) { bytes += NodeHash(leaf, leaf).size(); });
     const double unwrap_us = PerOpUs(n, [&](int) {
@@ -618,8 +619,7 @@ int AppendMode(const Args& a) {
         " ip_blind_index " + F("%.2f", blind_us));
     // Per event, on the writer: record (includes its NewId) + leaf + ~1 node hash + seal +
     // blind index. The DEK is unwrapped only when the scope's data_keys row changes.
-    Out("cost_us_no_sql_total " +
-        F("%.2f", record_us + leaf_us + node_us + seal_us + blind_us));
+    Out("cost_us_no_sql_total " + F("%.2f", record_us + leaf_us + node_us + seal_us + blind_us));
     if (bytes == 0) return 1;
 
     // Append's whole cost: n appends in one write transaction, one commit.
@@ -638,10 +638,12 @@ int AppendMode(const Args& a) {
     append_one_txn_cpu_us = (w1.cpu - w0.cpu) * 1e6 / n;
   }
 
-  // 2. Threads: each Write acknowledged only after its commit.
+  // 2. Threads: each Write acknowledged only after its commit. With `prepared`, each thread
+  // calls Log::Prepare before its Write and appends the result inside it (as DocStore::RecordNow
+  // records document reads); otherwise the closure appends the Event (Prepare runs inside).
   const uint64_t threads_from = TreeSize(*store);
   uint64_t threads_events = 0;
-  {
+  auto run_threads = [&](bool prepared, const std::string& label) {
     std::atomic<bool> stop{false};
     std::vector<std::vector<double>> latencies(static_cast<size_t>(a.threads));
     std::vector<std::thread> pool;
@@ -656,8 +658,15 @@ int AppendMode(const Args& a) {
         for (uint64_t i = 0; !stop.load(std::memory_order_relaxed); ++i) {
           const Event ev = MakeEvent(account, actor, doc, (static_cast<uint64_t>(t) << 32) | i);
           const Clk::time_point w0 = Clk::now();
-          Die(store->Write([&](store::Txn& txn) { return log.Append(txn, ev, nullptr); }),
-              "append");
+          if (prepared) {
+            Result<PreparedEvent> pe = log.Prepare(ev);
+            Die(pe.status(), "prepare");
+            Die(store->Write([&](store::Txn& txn) { return log.Append(txn, *pe, nullptr); }),
+                "append");
+          } else {
+            Die(store->Write([&](store::Txn& txn) { return log.Append(txn, ev, nullptr); }),
+                "append");
+          }
           lat.push_back(Seconds(w0, Clk::now()) * 1e3);
         }
       });
@@ -669,66 +678,99 @@ int AppendMode(const Args& a) {
     const double cpu = ProcessCpu() - cpu0;
     const Sched w1 = WriterSched();
     const uint64_t commits = Commits(registry) - commits0;
-    threads_commits = commits;
     std::vector<double> all;
     for (auto& v : latencies) all.insert(all.end(), v.begin(), v.end());
     std::sort(all.begin(), all.end());
-    threads_events = all.size();
-    Out("append_threads " + std::to_string(a.threads) + " " + std::to_string(all.size()) + " " +
-        F("%.3f", s) + " " + F("%.1f", static_cast<double>(all.size()) / s) + " " +
-        std::to_string(commits) + " " + F("%.2f", Percentile(all, 0.5)) + " " +
-        F("%.2f", Percentile(all, 0.99)) + " " +
+    Out("append_threads" + label + " " + std::to_string(a.threads) + " " +
+        std::to_string(all.size()) + " " + F("%.3f", s) + " " +
+        F("%.1f", static_cast<double>(all.size()) / s) + " " + std::to_string(commits) + " " +
+        F("%.2f", Percentile(all, 0.5)) + " " + F("%.2f", Percentile(all, 0.99)) + " " +
         F("%.2f", cpu * 1e6 / static_cast<double>(all.size())));
-    Out("writer_threads " + WriterShare(w0, w1, s) + " " +
+    Out("writer_threads" + label + " " + WriterShare(w0, w1, s) + " " +
         F("%.2f", (w1.cpu - w0.cpu) * 1e6 / static_cast<double>(all.size())));
-  }
+    return std::make_pair(static_cast<uint64_t>(all.size()), commits);
+  };
+  std::tie(threads_events, threads_commits) = run_threads(false, "");
 
-  // 3. Async: `inflight` WriteAsync appends outstanding at all times.
-  if (a.inflight > 0) {
+  // 3. Async: `inflight` WriteAsync appends outstanding at all times, as a server's event
+  // loops keep them. A feeder thread (the event loop) issues a new append for every one that
+  // completes; with `prepared` it calls Log::Prepare first, so only Append(PreparedEvent) runs
+  // on the writer thread.
+  auto run_async = [&](bool prepared, const std::string& label) {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::vector<size_t> ready;  // slots whose append completed, for the feeder
+    bool stop = false;
+    std::atomic<uint64_t> done{0};
     std::vector<Event> events;
     for (int i = 0; i < a.inflight; ++i) {
       events.push_back(MakeEvent(account, actor, doc, 1'000'000'000ull + static_cast<uint64_t>(i)));
     }
-    std::atomic<bool> stop{false};
-    std::atomic<uint64_t> done{0};
-    std::atomic<int> outstanding{0};
-    std::mutex mu;
-    std::condition_variable cv;
-    std::function<void(size_t)> issue = [&](size_t slot) {
-      outstanding.fetch_add(1);
-      store->WriteAsync(
-          [&, slot](store::Txn& txn) { return log.Append(txn, events[slot], nullptr); },
-          [&, slot](Status s) {
-            Die(s, "append async");
-            done.fetch_add(1, std::memory_order_relaxed);
-            if (!stop.load(std::memory_order_relaxed)) issue(slot);
-            if (outstanding.fetch_sub(1) == 1) {
-              std::lock_guard lock(mu);
-              cv.notify_all();
-            }
-          });
+    auto issue = [&](size_t slot) {
+      auto on_done = [&, slot](Status s) {
+        Die(s, "append async");
+        done.fetch_add(1, std::memory_order_relaxed);
+        {
+          std::lock_guard lock(mu);
+          ready.push_back(slot);
+        }
+        cv.notify_one();
+      };
+      if (prepared) {
+        Result<PreparedEvent> pe = log.Prepare(events[slot]);
+        Die(pe.status(), "prepare");
+        store->WriteAsync(
+            [&log, pe = *std::move(pe)](store::Txn& txn) { return log.Append(txn, pe, nullptr); },
+            on_done);
+      } else {
+        store->WriteAsync(
+            [&, slot](store::Txn& txn) { return log.Append(txn, events[slot], nullptr); }, on_done);
+      }
     };
     const uint64_t commits0 = Commits(registry);
     const double cpu0 = ProcessCpu();
     const Sched w0 = WriterSched();
     const Clk::time_point t0 = Clk::now();
-    for (size_t i = 0; i < events.size(); ++i) issue(i);
-    std::this_thread::sleep_for(std::chrono::duration<double>(a.seconds));
-    stop = true;
-    {
-      std::unique_lock lock(mu);
-      cv.wait(lock, [&] { return outstanding.load() == 0; });
-    }
+    const Clk::time_point end =
+        t0 + std::chrono::duration_cast<Clk::duration>(std::chrono::duration<double>(a.seconds));
+    std::thread feeder([&] {
+      for (size_t i = 0; i < events.size(); ++i) issue(i);
+      size_t outstanding = events.size();
+      std::vector<size_t> taken;
+      while (outstanding > 0) {
+        {
+          std::unique_lock lock(mu);
+          cv.wait(lock, [&] { return !ready.empty(); });
+          taken.swap(ready);
+        }
+        const bool stopping = Clk::now() >= end;
+        for (size_t slot : taken) {
+          if (stopping) {
+            --outstanding;
+          } else {
+            issue(slot);
+          }
+        }
+        taken.clear();
+      }
+    });
+    feeder.join();
+    (void)stop;
     const double s = Seconds(t0, Clk::now());
     const double cpu = ProcessCpu() - cpu0;
     const Sched w1 = WriterSched();
     const uint64_t n = done.load();
-    Out("append_async " + std::to_string(a.inflight) + " " + std::to_string(n) + " " +
+    Out("append_async" + label + " " + std::to_string(a.inflight) + " " + std::to_string(n) + " " +
         F("%.3f", s) + " " + F("%.1f", static_cast<double>(n) / s) + " " +
         std::to_string(Commits(registry) - commits0) + " " +
         F("%.2f", cpu * 1e6 / static_cast<double>(n)));
-    Out("writer_async " + WriterShare(w0, w1, s) + " " +
+    Out("writer_async" + label + " " + WriterShare(w0, w1, s) + " " +
         F("%.2f", (w1.cpu - w0.cpu) * 1e6 / static_cast<double>(n)));
+  };
+  if (a.inflight > 0) run_async(false, "");
+  if (a.prepared) {
+    run_threads(true, "_prepared");
+    if (a.inflight > 0) run_async(true, "_prepared");
   }
   store.reset();
 
@@ -777,8 +819,7 @@ int AppendMode(const Args& a) {
         F("%.2f", s * 1e6 / n) + " savepoint_release " + F("%.2f", split.savepoint * 1e6 / n) +
         " data_key_select " + F("%.2f", split.key * 1e6 / n) + " event_insert " +
         F("%.2f", split.insert * 1e6 / n) + " batch " + F("%.2f", split.batch * 1e6 / n) +
-        " commit " +
-        F("%.2f", split.commit * 1e6 / n) + " cpu " + F("%.2f", split.cpu * 1e6 / n));
+        " commit " + F("%.2f", split.commit * 1e6 / n) + " cpu " + F("%.2f", split.cpu * 1e6 / n));
   }
   {  // Same size as append_one_txn (first `breakdown` rows into an empty database): per row.
     std::vector<Row> first(rows.begin(),
@@ -1039,7 +1080,7 @@ int QueryMode(const Args& a) {
 int Main(int argc, char** argv) {
   const char* usage =
       "usage: audit_bench append [--threads N] [--seconds S] [--inflight N] [--breakdown N]\n"
-      "                          [--raw-runs N] [--dir DIR]\n"
+      "                          [--raw-runs N] [--prepared 0|1] [--dir DIR]\n"
       "       audit_bench query [--events N] [--days N] [--runs N] [--batch N]\n"
       "                         [--max-fill-seconds S] [--dir DIR] [--keep]\n";
   if (argc < 2) {
@@ -1069,6 +1110,8 @@ int Main(int argc, char** argv) {
       a.inflight = std::stoi(v);
     else if (flag == "--breakdown")
       a.breakdown = std::stoi(v);
+    else if (flag == "--prepared")
+      a.prepared = v != "0";
     else if (flag == "--raw-runs")
       a.raw_runs = std::max(1, std::stoi(v));
     else if (flag == "--events")

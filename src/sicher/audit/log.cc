@@ -339,7 +339,11 @@ std::optional<Position> DecodeCursor(std::string_view cursor) {
 }
 
 Log::Log(crypto::Keyring& keyring, Env& env)
-    : keyring_(keyring), env_(env), keys_(keyring, env.random), tail_(std::make_unique<Tail>()) {}
+    : keyring_(keyring),
+      env_(env),
+      random_(env.random),
+      keys_(keyring, random_),
+      tail_(std::make_unique<Tail>()) {}
 Log::~Log() = default;
 
 void Log::SetSigner(std::unique_ptr<NoteSigner> signer) { signer_ = std::move(signer); }
@@ -365,7 +369,7 @@ Result<crypto::AeadContext*> Log::Sealer(Txn& txn, const std::string& scope) {
   return &it->second.ctx;
 }
 
-Status Log::Append(Txn& txn, const Event& e, Pending* pending) {
+Result<PreparedEvent> Log::Prepare(const Event& e) const {
   const ActionInfo* info = FindAction(e.action);
   if (info == nullptr) {
     return InvalidArgumentError(fmt::format("audit: action '{}' is not in the catalog", e.action));
@@ -376,27 +380,14 @@ Status Log::Append(Txn& txn, const Event& e, Pending* pending) {
   if (e.scope.empty() || e.scope.size() > kMaxFieldBytes) {
     return InvalidArgumentError("audit: an event needs a scope");
   }
-  std::lock_guard lock(append_mu_);
-  Tail& tail = *tail_;
-  RETURN_IF_ERROR(tail.Begin(txn));
-  // The scope's key. A scope whose key is gone (a deleted user) cannot own new events; they go
-  // to the system scope instead, so nothing is ever lost for want of a key.
-  std::string scope = e.scope;
-  Result<crypto::AeadContext*> sealer = Sealer(txn, scope);
-  if (!sealer.ok() && sealer.status().code() == StatusCode::kNotFound && scope != kSystemScope) {
-    scope = std::string(kSystemScope);
-    sealer = Sealer(txn, scope);
-  }
-  if (!sealer.ok()) return sealer.status();
-
-  const uint64_t log_index = tail.size();
-  ASSIGN_OR_RETURN(const int64_t sequence, tail.NextSequence(txn, scope));
-  const Time at = FromMicros(tail.EventTime(Micros(env_.clock.Now())));
-
-  const std::string id = NewId(env_.random, "aev");
-  const std::string timestamp = FormatRfc3339(at);
+  PreparedEvent p;
+  p.info_ = info;
+  p.scope_ = e.scope;
+  p.actor_id_ = Clean(e.actor_id, kMaxFieldBytes);
+  p.outcome_ = e.outcome == "success" ? "success" : e.outcome == "failure" ? "failure" : "unknown";
+  p.ip_index_ = e.ip.empty() ? Value(store::kNull) : Value(keyring_.BlindIndex("audit_ip", e.ip));
+  const std::string id = NewId(random_, "aev");
   const std::string reason = Clean(e.reason, kMaxFieldBytes);
-  const std::string actor_id = Clean(e.actor_id, kMaxFieldBytes);
   const std::string target_type = Clean(e.target_type, kMaxFieldBytes);
   const std::string target_id = Clean(e.target_id, kMaxFieldBytes);
   const std::string device_type = Clean(e.device_type, kMaxFieldBytes);
@@ -405,18 +396,14 @@ Status Log::Append(Txn& txn, const Event& e, Pending* pending) {
   const std::string country = Clean(e.country, 8);
   const std::string user_agent = Clean(e.user_agent, kMaxUserAgentBytes);
   const std::string request_id = Clean(e.request_id, kMaxFieldBytes);
-  const RecordFields fields{
-      .timestamp = timestamp,
+  p.record_ = RecordTemplate::Render(RecordFields{
       .id = id,
       .action = info->name,
       .category = info->ecs_category,
-      .outcome = e.outcome,
+      .outcome = p.outcome_,
       .reason = reason,
-      .sequence = sequence,
-      .log_index = log_index,
-      .scope = scope,
       .actor_type = ActorTypeName(e.actor_type),
-      .actor_id = actor_id,
+      .actor_id = p.actor_id_,
       .target_type = target_type,
       .target_id = target_type.empty() ? std::string_view() : std::string_view(target_id),
       .device_type = device_type,
@@ -427,22 +414,46 @@ Status Log::Append(Txn& txn, const Event& e, Pending* pending) {
       .user_agent = user_agent,
       .request_id = request_id,
       .actor_is_principal =
-          e.actor_type == ActorType::kUser || e.actor_type == ActorType::kOperator};
-  std::string canonical = RenderRecord(fields);
+          e.actor_type == ActorType::kUser || e.actor_type == ActorType::kOperator});
+  return p;
+}
+
+Status Log::Append(Txn& txn, const Event& e, Pending* pending) {
+  ASSIGN_OR_RETURN(const PreparedEvent prepared, Prepare(e));
+  return Append(txn, prepared, pending);
+}
+
+Status Log::Append(Txn& txn, const PreparedEvent& e, Pending* pending) {
+  if (e.info_ == nullptr) return InvalidArgumentError("audit: the event was not prepared");
+  std::lock_guard lock(append_mu_);
+  Tail& tail = *tail_;
+  RETURN_IF_ERROR(tail.Begin(txn));
+  // The scope's key. A scope whose key is gone (a deleted user) cannot own new events; they go
+  // to the system scope instead, so nothing is ever lost for want of a key.
+  std::string scope = e.scope_;
+  Result<crypto::AeadContext*> sealer = Sealer(txn, scope);
+  if (!sealer.ok() && sealer.status().code() == StatusCode::kNotFound && scope != kSystemScope) {
+    scope = std::string(kSystemScope);
+    sealer = Sealer(txn, scope);
+  }
+  if (!sealer.ok()) return sealer.status();
+
+  const uint64_t log_index = tail.size();
+  ASSIGN_OR_RETURN(const int64_t sequence, tail.NextSequence(txn, scope));
+  const Time at = FromMicros(tail.EventTime(Micros(env_.clock.Now())));
+  std::string canonical = e.record_.Complete(FormatRfc3339(at), sequence, log_index, scope);
   const std::string leaf = LeafHash(canonical);
   ASSIGN_OR_RETURN(std::vector<NodeWrite> writes, tail.Grow(leaf));
   ASSIGN_OR_RETURN(std::string sealed, keys_.Seal(**sealer, "audit_events", "payload",
                                                   PayloadOwner(scope, log_index), canonical));
-  const Value ip_index =
-      e.ip.empty() ? Value(store::kNull) : Value(keyring_.BlindIndex("audit_ip", e.ip));
   RETURN_IF_ERROR(txn.Exec(
       "INSERT INTO audit_events (log_index, at, scope, sequence, action, actor_id, outcome, "
       "ip_index, payload, leaf_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      {static_cast<int64_t>(log_index), Micros(at), scope, sequence, std::string(info->name),
-       actor_id, std::string(e.outcome), ip_index, Blob{sealed}, Blob{leaf}}));
+      {static_cast<int64_t>(log_index), Micros(at), scope, sequence, std::string(e.info_->name),
+       e.actor_id_, std::string(e.outcome_), e.ip_index_, Blob{std::move(sealed)}, Blob{leaf}}));
   tail.Commit(scope, sequence, std::move(writes));
   if (pending != nullptr) {
-    pending->push_back(Appended{info, std::move(canonical)});
+    pending->push_back(Appended{e.info_, std::move(canonical)});
   }
   return OkStatus();
 }

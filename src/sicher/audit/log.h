@@ -38,7 +38,9 @@
 
 #include "sicher/audit/actions.h"
 #include "sicher/audit/checkpoint.h"
+#include "sicher/audit/record.h"
 #include "sicher/base/env.h"
+#include "sicher/base/random.h"
 #include "sicher/base/status.h"
 #include "sicher/crypto/aead.h"
 #include "sicher/crypto/keyring.h"
@@ -83,6 +85,21 @@ struct Event {
   std::string request_id;
   // Action-specific, never a secret, a token, a personal field's value or document content.
   nlohmann::json details = nlohmann::json::object();
+};
+
+// An event made ready before its write transaction (Log::Prepare): checked, its fields cut to
+// their limits, its id drawn, its IP blind-indexed and its record rendered except for its place
+// in the log. Appending it then does only what depends on that place, on the store's writer
+// thread, which every write in the process waits for. A value type.
+class PreparedEvent {
+ private:
+  friend class Log;
+  const ActionInfo* info_ = nullptr;
+  std::string scope_;
+  std::string actor_id_;
+  std::string_view outcome_;
+  store::Value ip_index_;
+  RecordTemplate record_;
 };
 
 // An event appended in a transaction that is not yet known to have committed.
@@ -168,6 +185,12 @@ class Log {
   // yet. A Log appends to one store, whose writes must be serialised (the SQLite store's
   // single writer).
   Status Append(store::Txn& txn, const Event& event, Pending* pending);
+  // The same in two steps: Prepare on any thread (thread-safe; InvalidArgument as Append),
+  // before the write, and Append of the result inside it. A caller whose event does not depend
+  // on what its transaction reads should prepare outside the closure: the closure runs on the
+  // store's single writer thread.
+  Result<PreparedEvent> Prepare(const Event& event) const;
+  Status Append(store::Txn& txn, const PreparedEvent& event, Pending* pending);
   // Writes committed events to their category log files. Clears `pending`.
   void Publish(Pending& pending);
 
@@ -218,6 +241,8 @@ class Log {
 
   crypto::Keyring& keyring_;
   Env& env_;
+  // env_.random in 4 KiB draws: event ids, sealing nonces. Thread-safe (Prepare is const).
+  mutable BufferedRandom random_;
   keys::DataKeys keys_;
   log::Logger* logger_ = nullptr;
   std::unique_ptr<NoteSigner> signer_;

@@ -131,20 +131,11 @@ Status CheckProof(std::string_view what, std::span<const std::string> proof, siz
 }  // namespace
 
 std::string LeafHash(std::string_view record) {
-  std::string input;
-  input.reserve(1 + record.size());
-  input.push_back('\x00');
-  input.append(record);
-  return crypto::Sha256(input);
+  return crypto::Sha256({std::string_view("\x00", 1), record});
 }
 
 std::string NodeHash(std::string_view left, std::string_view right) {
-  std::string input;
-  input.reserve(1 + left.size() + right.size());
-  input.push_back('\x01');
-  input.append(left);
-  input.append(right);
-  return crypto::Sha256(input);
+  return crypto::Sha256({std::string_view("\x01", 1), left, right});
 }
 
 std::string EmptyRootHash() { return crypto::Sha256(""); }

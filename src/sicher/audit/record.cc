@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <array>
+
 #include "sicher/audit/log.h"
 #include "sicher/log/access_log.h"
 
@@ -72,13 +74,21 @@ nlohmann::json RecordTree(const RecordFields& f) {
   return record;
 }
 
-std::string RenderRecord(const RecordFields& f) {
-  fmt::memory_buffer out;
+namespace {
+
+// RenderRecord's writer. With `cuts`, the four position fields are left out and where each
+// belongs is recorded instead (RecordTemplate).
+void Render(const RecordFields& f, fmt::memory_buffer& out, std::array<size_t, 4>* cuts) {
+  auto cut = [&](size_t i) { (*cuts)[i] = out.size(); };
   {
     // Keys in byte order: @timestamp event http organization sicher source user user_agent.
     ObjectWriter record(out);
     record.Key("@timestamp");
-    log::AppendJsonString(f.timestamp, out);
+    if (cuts != nullptr) {
+      cut(0);
+    } else {
+      log::AppendJsonString(f.timestamp, out);
+    }
     record.Key("event");
     {
       ObjectWriter event(out);  // action category id outcome reason sequence
@@ -93,7 +103,12 @@ std::string RenderRecord(const RecordFields& f) {
       event.Key("outcome");
       log::AppendJsonString(f.outcome, out);
       event.String("reason", f.reason);
-      event.Integer("sequence", f.sequence);
+      event.Key("sequence");
+      if (cuts != nullptr) {
+        cut(1);
+      } else {
+        fmt::format_to(std::back_inserter(out), "{}", f.sequence);
+      }
     }
     if (!f.request_id.empty()) {
       record.Key("http");
@@ -123,9 +138,18 @@ std::string RenderRecord(const RecordFields& f) {
         out.append(details.data(), details.data() + details.size());
       }
       sicher.String("device_type", f.device_type);
-      sicher.Integer("log_index", f.log_index);
+      sicher.Key("log_index");
+      if (cuts != nullptr) {
+        cut(2);
+      } else {
+        fmt::format_to(std::back_inserter(out), "{}", f.log_index);
+      }
       sicher.Key("scope");
-      log::AppendJsonString(f.scope, out);
+      if (cuts != nullptr) {
+        cut(3);
+      } else {
+        log::AppendJsonString(f.scope, out);
+      }
       if (!f.target_type.empty()) {
         sicher.Key("target");
         ObjectWriter target(out);
@@ -155,6 +179,37 @@ std::string RenderRecord(const RecordFields& f) {
       user_agent.String("original", f.user_agent);
     }
   }
+}
+
+}  // namespace
+
+std::string RenderRecord(const RecordFields& f) {
+  fmt::memory_buffer out;
+  Render(f, out, nullptr);
+  return fmt::to_string(out);
+}
+
+RecordTemplate RecordTemplate::Render(const RecordFields& f) {
+  fmt::memory_buffer out;
+  RecordTemplate t;
+  audit::Render(f, out, &t.cuts_);
+  t.text_ = fmt::to_string(out);
+  return t;
+}
+
+std::string RecordTemplate::Complete(std::string_view timestamp, int64_t sequence,
+                                     uint64_t log_index, std::string_view scope) const {
+  fmt::memory_buffer out;
+  const std::string_view text = text_;
+  out.append(text.substr(0, cuts_[0]));
+  log::AppendJsonString(timestamp, out);
+  out.append(text.substr(cuts_[0], cuts_[1] - cuts_[0]));
+  fmt::format_to(std::back_inserter(out), "{}", sequence);
+  out.append(text.substr(cuts_[1], cuts_[2] - cuts_[1]));
+  fmt::format_to(std::back_inserter(out), "{}", log_index);
+  out.append(text.substr(cuts_[2], cuts_[3] - cuts_[2]));
+  log::AppendJsonString(scope, out);
+  out.append(text.substr(cuts_[3]));
   return fmt::to_string(out);
 }
 

@@ -6,6 +6,7 @@
 // (log::AppendJsonString), because it runs for every event on the store's single writer
 // thread. record_test.cc holds them equal, invalid UTF-8 included.
 
+#include <array>
 #include <cstdint>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -28,5 +29,21 @@ struct RecordFields {
 nlohmann::json RecordTree(const RecordFields& f);
 // CanonicalJson(RecordTree(f)), written directly (invalid UTF-8 becomes U+FFFD there too).
 std::string RenderRecord(const RecordFields& f);
+
+// A record rendered before the event has its place in the log: everything but the four
+// position fields (@timestamp, event.sequence, sicher.log_index, sicher.scope; the scope can
+// still change to the system scope when the event's scope has lost its key). Render ignores
+// those four fields of `f`; Complete(t, s, i, c) returns exactly RenderRecord of `f` with them
+// set to t, s, i, c, at the cost of a few copies. A value type.
+class RecordTemplate {
+ public:
+  static RecordTemplate Render(const RecordFields& f);
+  std::string Complete(std::string_view timestamp, int64_t sequence, uint64_t log_index,
+                       std::string_view scope) const;
+
+ private:
+  std::string text_;
+  std::array<size_t, 4> cuts_{};  // where each position field goes, in text_
+};
 
 }  // namespace sicher::audit

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <tuple>
+#include <vector>
 
 #include "sicher/audit/log.h"
 
@@ -121,6 +123,31 @@ TEST(RecordTest, RandomFieldsAgree) {
                    .request_id = s[9],
                    .actor_is_principal = rng() % 2 == 0};
     ASSERT_EQ(RenderRecord(f), CanonicalJson(RecordTree(f))) << i;
+    // Rendered without its position, completed later: the same bytes.
+    RecordFields blank = f;
+    blank.timestamp = "x";
+    blank.sequence = 0;
+    blank.log_index = 0;
+    blank.scope = "y";
+    const RecordTemplate t = RecordTemplate::Render(blank);
+    ASSERT_EQ(t.Complete(f.timestamp, f.sequence, f.log_index, f.scope), RenderRecord(f)) << i;
+  }
+}
+
+TEST(RecordTest, TemplateCompletesToTheFullRecordAtAnyPosition) {
+  const nlohmann::json details = {{"bytes", 42}};
+  RecordFields f = Full(details);
+  const RecordTemplate t = RecordTemplate::Render(f);
+  for (const auto& [ts, seq, index, scope] :
+       std::vector<std::tuple<std::string, int64_t, uint64_t, std::string>>{
+           {"2026-01-01T00:00:00.000000Z", 1, 0, "acc_1"},
+           {"2027-12-31T23:59:59.999999Z", INT64_MAX, UINT64_MAX, "system"},
+           {"t", -5, 7, "sc\"ope\n"}}) {
+    f.timestamp = ts;
+    f.sequence = seq;
+    f.log_index = index;
+    f.scope = scope;
+    EXPECT_EQ(t.Complete(ts, seq, index, scope), CanonicalJson(RecordTree(f)));
   }
 }
 

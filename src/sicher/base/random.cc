@@ -1,8 +1,11 @@
 #include "sicher/base/random.h"
 
+#include <string.h>
 #include <sys/random.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 #include "sicher/base/bytes.h"
 #include "sicher/base/check.h"
@@ -41,6 +44,27 @@ void SystemRandom::Fill(std::span<uint8_t> out) {
       continue;
     }
     done += static_cast<size_t>(n);
+  }
+}
+
+BufferedRandom::~BufferedRandom() { explicit_bzero(buffer_.data(), buffer_.size()); }
+
+void BufferedRandom::Fill(std::span<uint8_t> out) {
+  if (out.size() >= kBufferBytes) {
+    inner_.Fill(out);
+    return;
+  }
+  std::lock_guard lock(mu_);
+  while (!out.empty()) {
+    if (used_ == kBufferBytes) {
+      inner_.Fill(buffer_);
+      used_ = 0;
+    }
+    const size_t n = std::min(out.size(), kBufferBytes - used_);
+    std::memcpy(out.data(), buffer_.data() + used_, n);
+    explicit_bzero(buffer_.data() + used_, n);
+    used_ += n;
+    out = out.subspan(n);
   }
 }
 
