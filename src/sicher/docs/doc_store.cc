@@ -189,23 +189,10 @@ DocStore::DocStore(store::Store& store, crypto::Keyring& keyring, events::Bus& b
 
 // --- access records ----------------------------------------------------------------------------
 
-Status DocStore::Record(Txn& txn, Event& e) {
+Result<audit::PreparedEvent> DocStore::Stamp(Event& e) {
   const AccessContext& ctx = *e.ctx;
   e.id = NewId(env_.random, "dac");
   e.at = env_.clock.Now();
-  RETURN_IF_ERROR(txn.Exec(
-      "INSERT INTO document_events (id, at, account_id, document_id, version, action, outcome, "
-      "reason, actor_kind, actor_id, client_ip, user_agent, device_type, request_id, bytes, "
-      "link_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-      {e.id, Micros(e.at), internal::CleanUtf8(ctx.account_id, kMaxShortTextBytes), e.document_id,
-       e.version, std::string(e.action), std::string(e.success ? "success" : "failure"), e.reason,
-       std::string(ActorKindName(ctx.actor_kind)),
-       internal::CleanUtf8(ctx.actor_id, kMaxShortTextBytes),
-       internal::CleanUtf8(ctx.request.client_ip, kMaxShortTextBytes),
-       internal::CleanUtf8(ctx.request.user_agent, kMaxUserAgentBytes),
-       internal::CleanUtf8(ctx.request.device_type, kMaxShortTextBytes),
-       internal::CleanUtf8(ctx.request.request_id, kMaxShortTextBytes),
-       static_cast<int64_t>(e.bytes), e.link_id}));
   audit::Event ev;
   ev.action = e.action;
   ev.scope = ctx.account_id;
@@ -239,7 +226,30 @@ Status DocStore::Record(Txn& txn, Event& e) {
   if (e.version > 0) ev.details["version"] = e.version;
   if (e.bytes > 0) ev.details["bytes"] = e.bytes;
   if (!e.link_id.empty()) ev.details["link_id"] = e.link_id;
-  return audit_.Append(txn, ev, &e.audit);
+  return audit_.Prepare(ev);
+}
+
+Status DocStore::Record(Txn& txn, Event& e) {
+  ASSIGN_OR_RETURN(const audit::PreparedEvent prepared, Stamp(e));
+  return Record(txn, e, prepared);
+}
+
+Status DocStore::Record(Txn& txn, Event& e, const audit::PreparedEvent& prepared) {
+  const AccessContext& ctx = *e.ctx;
+  RETURN_IF_ERROR(txn.Exec(
+      "INSERT INTO document_events (id, at, account_id, document_id, version, action, outcome, "
+      "reason, actor_kind, actor_id, client_ip, user_agent, device_type, request_id, bytes, "
+      "link_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      {e.id, Micros(e.at), internal::CleanUtf8(ctx.account_id, kMaxShortTextBytes), e.document_id,
+       e.version, std::string(e.action), std::string(e.success ? "success" : "failure"), e.reason,
+       std::string(ActorKindName(ctx.actor_kind)),
+       internal::CleanUtf8(ctx.actor_id, kMaxShortTextBytes),
+       internal::CleanUtf8(ctx.request.client_ip, kMaxShortTextBytes),
+       internal::CleanUtf8(ctx.request.user_agent, kMaxUserAgentBytes),
+       internal::CleanUtf8(ctx.request.device_type, kMaxShortTextBytes),
+       internal::CleanUtf8(ctx.request.request_id, kMaxShortTextBytes),
+       static_cast<int64_t>(e.bytes), e.link_id}));
+  return audit_.Append(txn, prepared, &e.audit);
 }
 
 void DocStore::PublishEvent(Event& e) {
@@ -266,7 +276,9 @@ void DocStore::PublishEvent(Event& e) {
 }
 
 Status DocStore::RecordNow(Event e) {
-  RETURN_IF_ERROR(store_.Write([&](Txn& txn) { return Record(txn, e); }));
+  // Everything about the event is known before the write: prepared here, not on the writer.
+  ASSIGN_OR_RETURN(const audit::PreparedEvent prepared, Stamp(e));
+  RETURN_IF_ERROR(store_.Write([&](Txn& txn) { return Record(txn, e, prepared); }));
   PublishEvent(e);
   return OkStatus();
 }

@@ -278,6 +278,10 @@ class DocStore {
   Result<DocumentMeta> MetaFromRow(const SecretBytes& dek, const store::Row& row);
   // Inserts `e` (filling id and time); publish it after the commit with PublishEvent.
   Status Record(store::Txn& txn, Event& e);
+  // Record in two steps: Stamp gives `e` its id and time and prepares its audit event (any
+  // thread); Record(txn, e, prepared) writes the access record and appends the event.
+  Result<audit::PreparedEvent> Stamp(Event& e);
+  Status Record(store::Txn& txn, Event& e, const audit::PreparedEvent& prepared);
   void PublishEvent(Event& e);
   // Records and publishes `e` in its own transaction.
   Status RecordNow(Event e);
