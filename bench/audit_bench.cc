@@ -545,6 +545,14 @@ uint64_t TreeSize(store::Store& store) {
   return n;
 }
 
+// "background/writer" WAL checkpoints so far (sqlite_store.cc).
+std::string Checkpoints(metrics::Registry& r) {
+  auto count = [&](const char* by) {
+    return r.GetCounter("sicher_db_wal_checkpoints_total", "", {{"by", by}}).Value();
+  };
+  return std::to_string(count("background")) + "/" + std::to_string(count("writer"));
+}
+
 uint64_t Commits(metrics::Registry& r) {
   return r
       .GetCounter("sicher_db_commit_batches_total",
@@ -766,6 +774,7 @@ int AppendMode(const Args& a) {
         F("%.2f", cpu * 1e6 / static_cast<double>(n)));
     Out("writer_async" + label + " " + WriterShare(w0, w1, s) + " " +
         F("%.2f", (w1.cpu - w0.cpu) * 1e6 / static_cast<double>(n)));
+    Out("checkpoints_async" + label + " " + Checkpoints(registry));
   };
   if (a.inflight > 0) run_async(false, "");
   if (a.prepared) {

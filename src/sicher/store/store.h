@@ -14,8 +14,8 @@
 // committed snapshot. In WAL mode readers never block the writer and the writer never blocks
 // readers; they only compete for the pool. A third thread ("sicher-db-ckpt", its own
 // connection) copies the WAL back into the database file (PASSIVE checkpoints) whenever the
-// writer's commits take it past 1000 pages, so the writer never does that work itself unless
-// the WAL grows to 16 times that.
+// writer's commits take it past 4000 pages; the writer copies what is left itself when the WAL
+// reaches 8000 (sqlite_store.cc, kCheckpointPages).
 //
 // Group commit. The writer takes the first queued closure, opens `BEGIN IMMEDIATE`, and keeps
 // pulling closures from the queue into the same transaction while there are any, up to

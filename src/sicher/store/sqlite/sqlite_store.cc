@@ -30,12 +30,15 @@ constexpr uint32_t kFileMode = 0600;
 // pages, on the committing thread: here that is the writer, which would copy pages into the
 // database file and fsync it while every queued write waits. Instead the writer's WAL hook wakes
 // a checkpointer thread with a connection of its own, which runs PASSIVE checkpoints (they never
-// wait for, or block, the writer or the readers); the writer restarts the WAL from its beginning
-// at its next transaction once a checkpoint has copied all of it. Should the WAL still grow to
-// kWriterCheckpointPages (the checkpointer starved of CPU, or a long read pinning old pages),
-// the writer checkpoints itself, as SQLite would have.
-constexpr int kCheckpointPages = 1000;
-constexpr int kWriterCheckpointPages = 16 * kCheckpointPages;
+// wait for, or block, the writer or the readers) once the WAL passes kCheckpointPages. Under a
+// steady stream of commits a background checkpoint never copies the frames committed while it
+// ran, and SQLite starts the WAL over only once every frame has been copied; so when the WAL
+// reaches kWriterCheckpointPages the writer copies the rest itself, between two batches, and
+// the WAL starts over from its beginning. 4000 pages (16 MiB) rather than 1000: a page written
+// by many batches (the right edge of every index) is copied once per checkpoint, not once per
+// 1000 pages; 8000 pages keep the WAL file below journal_size_limit, so it is reused in place.
+constexpr int kCheckpointPages = 4000;
+constexpr int kWriterCheckpointPages = 2 * kCheckpointPages;
 
 // The store whose writer thread this is, and the store this thread is reading from: they turn
 // a deadlocking Write-inside-Write or Read-inside-Read into a crash with a message.

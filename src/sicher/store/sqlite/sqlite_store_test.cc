@@ -432,8 +432,8 @@ TEST_F(SqliteStoreTest, WalCheckpointsRunOnTheCheckpointerThread) {
       registry_.GetCounter("sicher_db_wal_checkpoints_total", "", {{"by", "background"}});
   auto& by_writer = registry_.GetCounter("sicher_db_wal_checkpoints_total", "", {{"by", "writer"}});
   const std::string blob(3000, 'b');
-  // ~2,500 pages of WAL in 50 commits: past the 1000-page mark at least twice.
-  for (int i = 0; i < 50; ++i) {
+  // ~5,000 pages of WAL in 100 commits: past the 4,000-page mark, short of the writer's 8,000.
+  for (int i = 0; i < 100; ++i) {
     ASSERT_OK(store_->Write([&](Txn& txn) -> Status {
       for (int j = 0; j < 50; ++j) {
         RETURN_IF_ERROR(txn.Exec("INSERT INTO vals (v) VALUES (?)", {Blob{blob}}));
@@ -443,14 +443,14 @@ TEST_F(SqliteStoreTest, WalCheckpointsRunOnTheCheckpointerThread) {
   }
   for (int i = 0; i < 5000 && background.Value() == 0; ++i) std::this_thread::sleep_for(1ms);
   EXPECT_GE(background.Value(), 1u);
-  EXPECT_EQ(by_writer.Value(), 0u);  // the WAL never reached 16,000 pages
+  EXPECT_EQ(by_writer.Value(), 0u);  // the WAL never reached 8,000 pages
   int64_t count = 0;
   ASSERT_OK(store_->Read([&](Txn& txn) -> Status {
     ASSIGN_OR_RETURN(std::optional<Row> row, txn.QueryOne("SELECT COUNT(*) FROM vals"));
     count = row->GetInt(0);
     return OkStatus();
   }));
-  EXPECT_EQ(count, 2500);
+  EXPECT_EQ(count, 5000);
 }
 
 TEST_F(SqliteStoreTest, QueuedWritesJoinOneBatch) {
