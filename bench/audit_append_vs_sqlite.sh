@@ -17,7 +17,8 @@
 #
 # Usage: bench/audit_append_vs_sqlite.sh
 #   AUDIT_BENCH_BIN   default build/release/bench/audit_bench (built with -j1 if missing)
-#   THREADS=64  SECONDS_PER_RUN=10  INFLIGHT=1024 (0 skips the async run)  RAW_RUNS=3
+#   THREADS=64  SECONDS_PER_RUN=10  INFLIGHT=2048 (0 skips the async run)  RAW_RUNS=3
+#   PREPARED=1        also run both append phases with Log::Prepare before the write (0: skip)
 #   BREAKDOWN=20000   appends / operations per breakdown measurement
 #   EVENTS=10000000  DAYS=400  QUERY_RUNS=20  FILL_BATCH=50000  MAX_FILL_SECONDS=0 (no limit)
 #   AUDIT_QUERY=0     skip the query half (it writes ~8 GB to BENCH_DIR and takes minutes)
@@ -35,7 +36,7 @@ fi
 [[ -x "$BIN" ]] || { echo "audit_bench not found at $BIN" >&2; exit 1; }
 THREADS="${THREADS:-64}"
 SECONDS_PER_RUN="${SECONDS_PER_RUN:-10}"
-INFLIGHT="${INFLIGHT:-1024}"
+INFLIGHT="${INFLIGHT:-2048}"
 RAW_RUNS="${RAW_RUNS:-3}"
 BREAKDOWN="${BREAKDOWN:-20000}"
 EVENTS="${EVENTS:-10000000}"
@@ -44,6 +45,7 @@ QUERY_RUNS="${QUERY_RUNS:-20}"
 FILL_BATCH="${FILL_BATCH:-50000}"
 MAX_FILL_SECONDS="${MAX_FILL_SECONDS:-0}"
 AUDIT_QUERY="${AUDIT_QUERY:-1}"
+PREPARED="${PREPARED:-1}"
 BENCH_DIR="${BENCH_DIR:-${TMPDIR:-/tmp}}"
 
 echo "binary: $BIN"
@@ -51,7 +53,7 @@ echo "sqlite: $(sqlite3 --version 2>/dev/null | cut -d' ' -f1 || echo '?')   cor
      "  load: $(cut -d' ' -f1-3 /proc/loadavg)   database dir: $BENCH_DIR"
 
 OUT="$("$BIN" append --threads "$THREADS" --seconds "$SECONDS_PER_RUN" --inflight "$INFLIGHT" \
-       --breakdown "$BREAKDOWN" --raw-runs "$RAW_RUNS" --dir "$BENCH_DIR")"
+       --breakdown "$BREAKDOWN" --raw-runs "$RAW_RUNS" --prepared "$PREPARED" --dir "$BENCH_DIR")"
 get() { awk -v n="$1" -v f="$2" '$1 == n { print $f }' <<< "$OUT"; }
 # field after a named key on line $1: kv LINE KEY
 kv() { awk -v n="$1" -v k="$2" '$1 == n { for (i = 2; i < NF; i++) if ($i == k) print $(i + 1) }' <<< "$OUT"; }
@@ -78,14 +80,26 @@ awk -v s="$SICHER" -v r="$RAW" -v t="$THREADS" -v n="$(get append_threads 3)" \
   printf "ratio sicher / raw = %.2f;   target >= 100,000 events/s: %s\n", q,
          (s >= 100000) ? "met" : "NOT met"
 }'
-if [[ "$INFLIGHT" != 0 ]]; then
-  awk -v l="$(grep '^append_async ' <<< "$OUT")" -v w="$(grep '^writer_async ' <<< "$OUT")" \
-      -v r="$RAW" 'BEGIN { split(l, f, " "); split(w, g, " ")
-    printf "sicher: %d WriteAsync appends in flight:                       %9.1f events/s  (%d commits = %.1f per fsync)  ratio %.2f  (target: %s)\n",
-           f[2], f[5], f[6], (f[6] > 0 ? f[3] / f[6] : 0), (r > 0 ? f[5] / r : 0),
+async_line() {  # async_line SUFFIX LABEL
+  awk -v l="$(grep "^append_async$1 " <<< "$OUT")" -v w="$(grep "^writer_async$1 " <<< "$OUT")" \
+      -v c="$(get "checkpoints_async$1" 2)" -v r="$RAW" -v label="$2" 'BEGIN {
+    split(l, f, " "); split(w, g, " ")
+    printf "sicher: %d WriteAsync appends in flight, %s %9.1f events/s  (%d commits = %.1f per fsync)  ratio %.2f  (target: %s)\n",
+           f[2], label, f[5], f[6], (f[6] > 0 ? f[3] / f[6] : 0), (r > 0 ? f[5] / r : 0),
            (f[5] >= 100000) ? "met" : "NOT met"
+    printf "        writer thread: %.0f%% on CPU, %.0f%% waiting for a core, %.0f%% blocked; %.2f us writer CPU per event; WAL checkpoints background/writer %s\n",
+           g[2], g[3], g[4], g[5], c }'
+}
+if [[ "$INFLIGHT" != 0 ]]; then async_line "" "Append(Event) in the closure:"; fi
+if grep -q '^append_threads_prepared ' <<< "$OUT"; then
+  awk -v l="$(grep '^append_threads_prepared ' <<< "$OUT")" \
+      -v w="$(grep '^writer_threads_prepared ' <<< "$OUT")" 'BEGIN {
+    split(l, f, " "); split(w, g, " ")
+    printf "sicher: %d threads, Prepare before Write, Append(PreparedEvent) inside: %9.1f events/s  (%d commits = %.1f per fsync; p50 %.2f ms, p99 %.2f ms)\n",
+           f[2], f[5], f[6], (f[6] > 0 ? f[3] / f[6] : 0), f[7], f[8]
     printf "        writer thread: %.0f%% on CPU, %.0f%% waiting for a core, %.0f%% blocked; %.2f us writer CPU per event\n",
            g[2], g[3], g[4], g[5] }'
+  if [[ "$INFLIGHT" != 0 ]]; then async_line "_prepared" "prepared by the feeder:       "; fi
 fi
 awk -v g="$(get raw_insert_grouped 2)" -v r="$(get raw_insert_grouped 3)" 'BEGIN {
   printf "raw SQLite: same rows, one commit (fsync) per %d rows, the threads run'"'"'s mean batch: %.1f rows/s\n", g, r }'

@@ -2,17 +2,19 @@
 // for bench/audit_append_vs_sqlite.sh. Two modes, each on a fresh data directory (SQLite store,
 // real keyring) under --dir, deleted at the end:
 //
-//   audit_bench append [--threads 64] [--seconds 10] [--inflight 1024] [--breakdown 20000]
-//                      [--raw-runs 3] [--dir /tmp]
-//     1. breakdown: single-thread, in-memory cost of each step Log::Append does per event (record
-//        build + canonical JSON, leaf hash, DEK unwrap, AES-GCM seal, IP blind index, node hash),
-//        then --breakdown appends inside ONE store write (one commit): Append's whole per-event
-//        cost on the writer thread, SQL included.
+//   audit_bench append [--threads 64] [--seconds 10] [--inflight 2048] [--breakdown 20000]
+//                      [--raw-runs 3] [--prepared 1] [--dir /tmp]
+//     1. breakdown: single-thread, in-memory cost of each step of an append (record, leaf hash,
+//        AES-GCM seal with a cached context, IP blind index, node hash; DEK unwrap, no longer
+//        per event), then --breakdown appends inside ONE store write (one commit): Append's
+//        whole per-event cost on the writer thread, SQL included.
 //     2. threads: --threads threads, each `store.Write([&](Txn& t) { return log.Append(t, ev,
 //        nullptr); })` in a loop for --seconds (each Write returns only after the commit's fsync;
 //        the store's group commit shares one fsync between the writes queued meanwhile).
-//     3. async: --inflight WriteAsync appends kept in flight for --seconds (how a server's event
-//        loops write; 0 skips it).
+//     3. async: --inflight WriteAsync appends kept in flight for --seconds by a feeder thread
+//        (how a server's event loops write; 0 skips it).
+//     With --prepared 1, phases 2 and 3 run again with Log::Prepare called before the write
+//     (by each thread, or by the feeder) and Append(txn, PreparedEvent) inside it.
 //     4. reference: raw SQLite (sqlite3 C API, same pragmas as the store: WAL, synchronous=FULL,
 //        secure_delete, foreign_keys, temp_store=MEMORY, journal_size_limit 64 MiB) inserting the
 //        rows the threads phase stored (read back: same sealed payloads, hashes, sizes, same
@@ -516,7 +518,7 @@ struct Args {
   std::string dir = "/tmp";
   int threads = 64;
   double seconds = 10;
-  int inflight = 1024;
+  int inflight = 2048;
   int breakdown = 20000;
   int raw_runs = 3;
   bool prepared = true;  // also run both append phases with Log::Prepare outside the closure

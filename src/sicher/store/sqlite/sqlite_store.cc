@@ -32,13 +32,15 @@ constexpr uint32_t kFileMode = 0600;
 // a checkpointer thread with a connection of its own, which runs PASSIVE checkpoints (they never
 // wait for, or block, the writer or the readers) once the WAL passes kCheckpointPages. Under a
 // steady stream of commits a background checkpoint never copies the frames committed while it
-// ran, and SQLite starts the WAL over only once every frame has been copied; so when the WAL
-// reaches kWriterCheckpointPages the writer copies the rest itself, between two batches, and
-// the WAL starts over from its beginning. 4000 pages (16 MiB) rather than 1000: a page written
+// ran, and SQLite starts the WAL over only once every frame has been copied: so the checkpointer
+// runs a pass per kBackgroundStepPages of new WAL, and when the WAL reaches
+// kWriterCheckpointPages the writer copies the little that is left itself, between two batches,
+// and the WAL starts over from its beginning. 4000 pages (16 MiB) rather than 1000: a page written
 // by many batches (the right edge of every index) is copied once per checkpoint, not once per
 // 1000 pages; 8000 pages keep the WAL file below journal_size_limit, so it is reused in place.
 constexpr int kCheckpointPages = 4000;
 constexpr int kWriterCheckpointPages = 2 * kCheckpointPages;
+constexpr int kBackgroundStepPages = 1000;  // a background pass per this much new WAL
 
 // The store whose writer thread this is, and the store this thread is reading from: they turn
 // a deadlocking Write-inside-Write or Read-inside-Read into a crash with a message.
@@ -87,7 +89,7 @@ struct WriterMetrics {
                              "Write transactions committed by the database writer.")),
         batch_size(r.GetHistogram("sicher_db_commit_batch_size",
                                   "Write closures committed per transaction (group commit).", {},
-                                  {1, 2, 4, 8, 16, 32, 64, 128, 256})),
+                                  {1, 2, 4, 8, 16, 32, 64, 128, 256, 512})),
         duration(r.GetHistogram("sicher_db_commit_duration_seconds",
                                 "Time from BEGIN to durable COMMIT of a write batch.", {},
                                 metrics::LatencyBuckets())),
@@ -333,10 +335,18 @@ class SqliteStore final : public Store {
   // After every commit of the writer, with the WAL's size in pages.
   static int WalHook(void* self, sqlite3* db, const char* /*name*/, int pages) {
     auto* store = static_cast<SqliteStore*>(self);
+    if (pages < store->wal_pages_) store->next_background_pages_ = kCheckpointPages;  // restarted
+    store->wal_pages_ = pages;
     if (pages >= kWriterCheckpointPages) {
-      (void)sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-      store->metrics_.writer_checkpoints.Inc();
-    } else if (pages >= kCheckpointPages) {
+      // BUSY while the checkpointer is in the middle of one: try again after the next commit.
+      if (sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr) ==
+          SQLITE_OK) {
+        store->metrics_.writer_checkpoints.Inc();
+      }
+    } else if (pages >= store->next_background_pages_) {
+      // One background pass per kBackgroundStepPages of new WAL, not one per commit: every pass
+      // copies the hot pages again and fsyncs the database file.
+      store->next_background_pages_ = pages + kBackgroundStepPages;
       {
         std::lock_guard lock(store->checkpoint_mu_);
         store->checkpoint_wanted_ = true;
@@ -435,7 +445,9 @@ class SqliteStore final : public Store {
 
   // Used only by the writer thread once it runs.
   std::unique_ptr<Connection> writer_;
-  std::vector<BatchParticipant*> participants_;  // of the batch being run
+  std::vector<BatchParticipant*> participants_;   // of the batch being run
+  int wal_pages_ = 0;                             // after the last commit (WalHook)
+  int next_background_pages_ = kCheckpointPages;  // WalHook wakes the checkpointer here
 
   // Used only by the checkpointer thread.
   std::unique_ptr<Connection> checkpointer_conn_;

