@@ -720,11 +720,15 @@ int AppendMode(const Args& a) {
       auto on_done = [&, slot](Status s) {
         Die(s, "append async");
         done.fetch_add(1, std::memory_order_relaxed);
+        bool was_empty;
         {
           std::lock_guard lock(mu);
+          was_empty = ready.empty();
           ready.push_back(slot);
         }
-        cv.notify_one();
+        // Only the first completion of a round wakes the feeder (an event loop is woken once
+        // for many posted completions too); the rest are collected with it.
+        if (was_empty) cv.notify_one();
       };
       if (prepared) {
         Result<PreparedEvent> pe = log.Prepare(events[slot]);

@@ -171,10 +171,7 @@ class Log::Tail final : public store::BatchParticipant {
   }
 
   Status BeforeCommit(Txn& txn) override {
-    for (const NodeWrite& w : nodes_) {
-      RETURN_IF_ERROR(txn.Exec("INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)",
-                               {int64_t{w.level}, static_cast<int64_t>(w.index), Blob{w.hash}}));
-    }
+    RETURN_IF_ERROR(InsertNodes(txn));
     if (size_ != stored_size_) {
       RETURN_IF_ERROR(
           txn.Exec("UPDATE audit_tree SET size = ? WHERE id = 1", {static_cast<int64_t>(size_)}));
@@ -217,6 +214,30 @@ class Log::Tail final : public store::BatchParticipant {
     int64_t current = 0;  // including this batch's kept appends
     bool dirty = false;   // changed in this batch (listed in dirty_)
   };
+
+  // The batch's new nodes, up to kNodesPerInsert rows per statement: a batch of 512 appends
+  // completes ~512 nodes, and a statement per node costs more than its b-tree insert. Row
+  // counts are powers of two, so at most log2(kNodesPerInsert) + 1 statement texts exist.
+  Status InsertNodes(Txn& txn) {
+    constexpr size_t kNodesPerInsert = 64;
+    std::vector<Value> args;
+    for (size_t done = 0; done < nodes_.size();) {
+      size_t rows = kNodesPerInsert;
+      while (rows > nodes_.size() - done) rows /= 2;
+      std::string sql = "INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)";
+      for (size_t i = 1; i < rows; ++i) sql += ", (?, ?, ?)";
+      args.clear();
+      for (size_t i = done; i < done + rows; ++i) {
+        const NodeWrite& w = nodes_[i];
+        args.push_back(int64_t{w.level});
+        args.push_back(static_cast<int64_t>(w.index));
+        args.push_back(Blob{w.hash});
+      }
+      RETURN_IF_ERROR(txn.Exec(sql, args));
+      done += rows;
+    }
+    return OkStatus();
+  }
 
   // The right edge as a NodeReader for AppendLeaf, which reads only these nodes.
   class EdgeReader final : public NodeReader {
