@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <map>
+#include <mutex>
 #include <unordered_map>
 #include <utility>
 
@@ -68,9 +70,8 @@ void AddActionFilter(const std::string& action, std::string* sql, std::vector<Va
   }
 }
 
-// Caches sized for a server's working set; past them they start again empty.
+// Scope sequence numbers kept between batches; past this the cache starts again empty.
 constexpr size_t kMaxCachedScopes = 4096;
-constexpr size_t kMaxCachedSealers = 1024;
 
 }  // namespace
 
@@ -83,10 +84,23 @@ constexpr size_t kMaxCachedSealers = 1024;
 // The state is exact as long as every append to the database goes through it. It is checked
 // against the stored tree size at the first append of every batch and reloaded when they
 // differ (another Log or process appended) or when a batch was rolled back; the appends of a
-// closure the store rolls back are undone with it. Used under Log::append_mu_.
+// closure the store rolls back are undone with it. Used under Log::append_mu_ (`mu`), which the
+// store's callbacks take too.
 class Log::Tail final : public store::BatchParticipant {
  public:
   using Hash = std::array<char, kMerkleHashBytes>;
+
+  explicit Tail(std::mutex& mu) : mu_(mu) {}
+
+  // The sealing contexts (AES-GCM key schedules) of the scopes this batch appended to, made
+  // from their data_keys rows: kept for the batch only, so no key outlives its batch in memory
+  // (a destroyed key's schedule is gone within milliseconds), and checked against the row for
+  // every append (Log::Sealer).
+  struct CachedSealer {
+    std::string wrapped;  // the data_keys row it was made from
+    crypto::AeadContext ctx;
+  };
+  std::map<std::string, CachedSealer, std::less<>> sealers;
 
   // Called by Append before anything else: joins `txn`'s batch (loading or checking the state
   // at the batch's first append) and starts the closure's undo record.
@@ -154,6 +168,7 @@ class Log::Tail final : public store::BatchParticipant {
   }
 
   void ClosureEnded(bool kept) override {
+    std::lock_guard lock(mu_);
     if (!in_closure_) return;
     if (!kept) {
       size_ = closure_size_;
@@ -171,6 +186,7 @@ class Log::Tail final : public store::BatchParticipant {
   }
 
   Status BeforeCommit(Txn& txn) override {
+    std::lock_guard lock(mu_);
     RETURN_IF_ERROR(InsertNodes(txn));
     if (size_ != stored_size_) {
       RETURN_IF_ERROR(
@@ -189,6 +205,8 @@ class Log::Tail final : public store::BatchParticipant {
   }
 
   void BatchEnded(bool committed) override {
+    std::lock_guard lock(mu_);
+    sealers.clear();
     if (committed) {
       stored_size_ = size_;
       for (const std::string& scope : dirty_) {
@@ -276,6 +294,7 @@ class Log::Tail final : public store::BatchParticipant {
     return OkStatus();
   }
 
+  std::mutex& mu_;
   bool loaded_ = false;      // the fields below describe the database (plus this batch)
   bool in_batch_ = false;    // enlisted in the running batch
   bool in_closure_ = false;  // the running closure appended
@@ -364,15 +383,16 @@ Log::Log(crypto::Keyring& keyring, Env& env)
       env_(env),
       random_(env.random),
       keys_(keyring, random_),
-      tail_(std::make_unique<Tail>()) {}
+      tail_(std::make_unique<Tail>(append_mu_)) {}
 Log::~Log() = default;
 
 void Log::SetSigner(std::unique_ptr<NoteSigner> signer) { signer_ = std::move(signer); }
 
 Result<crypto::AeadContext*> Log::Sealer(Txn& txn, const std::string& scope) {
+  auto& sealers = tail_->sealers;
   Result<std::string> wrapped = keys_.GetWrapped(txn, scope);
   if (!wrapped.ok()) {
-    sealers_.erase(scope);  // destroyed: forget its key schedule too
+    sealers.erase(scope);  // destroyed by an earlier closure of this batch
     if (wrapped.status().code() != StatusCode::kNotFound || scope != kSystemScope) {
       return wrapped.status();
     }
@@ -380,12 +400,12 @@ Result<crypto::AeadContext*> Log::Sealer(Txn& txn, const std::string& scope) {
     wrapped = keys_.GetWrapped(txn, scope);
     if (!wrapped.ok()) return wrapped.status();
   }
-  auto it = sealers_.find(scope);
-  if (it == sealers_.end() || it->second.wrapped != *wrapped) {
+  auto it = sealers.find(scope);
+  if (it == sealers.end() || it->second.wrapped != *wrapped) {
     ASSIGN_OR_RETURN(const SecretBytes dek, keys_.Unwrap(txn, scope, *wrapped));
     ASSIGN_OR_RETURN(crypto::AeadContext ctx, crypto::AeadContext::Create(dek));
-    if (it == sealers_.end() && sealers_.size() >= kMaxCachedSealers) sealers_.clear();
-    it = sealers_.insert_or_assign(scope, CachedSealer{*std::move(wrapped), std::move(ctx)}).first;
+    it = sealers.insert_or_assign(scope, Tail::CachedSealer{*std::move(wrapped), std::move(ctx)})
+             .first;
   }
   return &it->second.ctx;
 }

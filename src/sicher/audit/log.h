@@ -90,7 +90,8 @@ struct Event {
 // An event made ready before its write transaction (Log::Prepare): checked, its fields cut to
 // their limits, its id drawn, its IP blind-indexed and its record rendered except for its place
 // in the log. Appending it then does only what depends on that place, on the store's writer
-// thread, which every write in the process waits for. A value type.
+// thread, which every write in the process waits for. A value type; append it once (its event
+// id was drawn by Prepare).
 class PreparedEvent {
  private:
   friend class Log;
@@ -233,8 +234,9 @@ class Log {
   Result<std::string> OpenRecord(store::Txn& txn, KeyCache& keys, const std::string& scope,
                                  uint64_t log_index, std::string_view sealed);
 
-  // The scope's sealing context (its DEK's key schedule), reused while its data_keys row is
-  // unchanged. The row is read every time, so a destroyed key is never used again.
+  // The scope's sealing context (its DEK's key schedule), kept for the rest of the write batch
+  // while its data_keys row is unchanged. The row is read every time, so a key destroyed by an
+  // earlier closure of the batch is never used. Creates the system scope's key if missing.
   Result<crypto::AeadContext*> Sealer(store::Txn& txn, const std::string& scope);
 
   class Tail;
@@ -247,13 +249,8 @@ class Log {
   log::Logger* logger_ = nullptr;
   std::unique_ptr<NoteSigner> signer_;
 
-  std::mutex append_mu_;  // guards tail_ and sealers_ (in practice: the store's writer thread)
+  std::mutex append_mu_;  // guards tail_ (in practice: the store's writer thread)
   std::unique_ptr<Tail> tail_;
-  struct CachedSealer {
-    std::string wrapped;  // the data_keys row it was made from
-    crypto::AeadContext ctx;
-  };
-  std::map<std::string, CachedSealer, std::less<>> sealers_;
 };
 
 }  // namespace sicher::audit

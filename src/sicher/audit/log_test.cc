@@ -228,6 +228,28 @@ TEST_F(AuditTailTest, ABatchThatFailsAsAWholeLeavesTheLogAsItWas) {
   ExpectConsistent(9, {{acc, 9}});
 }
 
+TEST_F(AuditTailTest, AKeyDestroyedInTheBatchIsNotUsedByItsLaterAppends) {
+  const std::string usr = NewScope("usr");
+  HeldBatch held(*store_);
+  held.Add(Appends(usr, 1));  // unwraps and keeps the scope's sealing context for the batch
+  held.Add([&](store::Txn& txn) { return keys::DataKeys::DestroyOwnerKey(txn, usr).status(); });
+  held.Add(Appends(usr, 1));  // must not seal under the destroyed key: goes to the system scope
+  for (const Status& s : held.Run()) EXPECT_OK(s);
+  const std::vector<StoredEvent> sys =
+      PageOf({std::string(kSystemScope)}, {}, std::nullopt, 10, Order::kOldestFirst);
+  ASSERT_EQ(sys.size(), 1u);
+  EXPECT_EQ(sys[0].log_index, 1u);
+  EXPECT_OK(sys[0].status);
+  ASSERT_OK(store_->Read([&](store::Txn& txn) -> Status {
+    ASSIGN_OR_RETURN(std::vector<store::Row> rows,
+                     txn.Query("SELECT scope FROM audit_events ORDER BY log_index"));
+    EXPECT_EQ(rows.size(), 2u);
+    EXPECT_EQ(rows[0].GetText(0), usr);
+    EXPECT_EQ(rows[1].GetText(0), std::string(kSystemScope));
+    return OkStatus();
+  }));
+}
+
 TEST_F(AuditTailTest, TwoLogsOnOneDatabaseNeverReuseAPosition) {
   const std::string acc = NewScope("acc");
   Log other(*keyring_, env_);
