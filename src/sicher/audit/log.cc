@@ -438,11 +438,15 @@ Result<PreparedEvent> Log::Prepare(const Event& e) const {
   const std::string user_agent = Clean(e.user_agent, kMaxUserAgentBytes);
   const std::string request_id = Clean(e.request_id, kMaxFieldBytes);
   p.record_ = RecordTemplate::Render(RecordFields{
+      .timestamp = {},  // the four position fields are filled in by Append
       .id = id,
       .action = info->name,
       .category = info->ecs_category,
       .outcome = p.outcome_,
       .reason = reason,
+      .sequence = 0,
+      .log_index = 0,
+      .scope = {},
       .actor_type = ActorTypeName(e.actor_type),
       .actor_id = p.actor_id_,
       .target_type = target_type,
