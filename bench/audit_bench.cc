@@ -471,11 +471,13 @@ double RawAppendSql(const std::string& path, const std::vector<Row>& rows,
     db.Run(release);
     lap(split->savepoint);
   }
-  // The nodes the batch completed: one per trailing 1 bit of each leaf index.
+  // The nodes of level >= 4 the batch completed (log.cc kStoredNodeLevel): one per trailing 1
+  // bit of each leaf index past the third.
   for (const Row& r : rows) {
     int level = 0;
     for (uint64_t i = static_cast<uint64_t>(r.log_index); (i & 1) == 1; i >>= 1) {
       ++level;
+      if (level < 4) continue;
       sqlite3_bind_int64(add, 1, level);
       sqlite3_bind_int64(add, 2, static_cast<int64_t>(i >> 1));
       sqlite3_bind_blob(add, 3, r.leaf_hash.data(), static_cast<int>(r.leaf_hash.size()),

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <charconv>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <unordered_map>
@@ -30,24 +31,58 @@ constexpr size_t kMaxFieldBytes = 256;
 
 std::string Clean(std::string_view s, size_t max) { return std::string(TruncateUtf8(s, max)); }
 
-// The Merkle tree's perfect subtrees as stored: level 0 in audit_events, the rest in audit_nodes.
+// The lowest level of the Merkle tree stored in audit_nodes. Nodes of levels 1 to 3 (nearly 88%
+// of all nodes) are not stored: each is the hash of at most 8 leaves, read in one range scan of
+// audit_events when a root or a proof needs it. Databases written before keep their rows of
+// levels 1-3; they are equal to the computed hashes and no longer read.
+constexpr int kStoredNodeLevel = 4;
+
+// The Merkle tree's perfect subtrees: level 0 in audit_events, levels 1-3 computed from the
+// leaves, the rest in audit_nodes.
 class TxnNodes final : public NodeReader {
  public:
   explicit TxnNodes(Txn& txn) : txn_(txn) {}
   Result<std::string> Node(int level, uint64_t index) override {
+    if (level > 0 && level < kStoredNodeLevel) return FromLeaves(level, index);
     Result<std::optional<Row>> row =
         level == 0 ? txn_.QueryOne("SELECT leaf_hash FROM audit_events WHERE log_index = ?",
                                    {static_cast<int64_t>(index)})
                    : txn_.QueryOne("SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?",
                                    {int64_t{level}, static_cast<int64_t>(index)});
     if (!row.ok()) return row.status();
-    if (!row->has_value()) {
-      return NotFoundError(fmt::format("audit tree node ({}, {}) is missing", level, index));
-    }
+    if (!row->has_value()) return Missing(level, index);
     return (**row).GetBlob(0);
   }
 
  private:
+  static Status Missing(int level, uint64_t index) {
+    return NotFoundError(fmt::format("audit tree node ({}, {}) is missing", level, index));
+  }
+
+  Result<std::string> FromLeaves(int level, uint64_t index) {
+    const uint64_t count = uint64_t{1} << level;
+    if (index > (std::numeric_limits<uint64_t>::max() >> level) - 1) return Missing(level, index);
+    const uint64_t first = index << level;
+    ASSIGN_OR_RETURN(
+        std::vector<Row> rows,
+        txn_.Query("SELECT log_index, leaf_hash FROM audit_events "
+                   "WHERE log_index >= ? AND log_index < ? ORDER BY log_index",
+                   {static_cast<int64_t>(first), static_cast<int64_t>(first + count)}));
+    if (rows.size() != count) return Missing(level, index);
+    std::vector<std::string> hashes;
+    hashes.reserve(count);
+    for (const Row& r : rows) {
+      if (static_cast<uint64_t>(r.GetInt(0)) != first + hashes.size()) return Missing(level, index);
+      hashes.push_back(r.GetBlob(1));
+    }
+    for (size_t width = count; width > 1; width /= 2) {
+      for (size_t i = 0; i < width / 2; ++i) {
+        hashes[i] = NodeHash(hashes[2 * i], hashes[2 * i + 1]);
+      }
+    }
+    return hashes[0];
+  }
+
   Txn& txn_;
 };
 
@@ -163,7 +198,9 @@ class Log::Tail final : public store::BatchParticipant {
     Hash& slot = edge_[static_cast<size_t>(top.level)];
     edge_undo_.emplace_back(top.level, slot);
     std::copy(top.hash.begin(), top.hash.end(), slot.begin());
-    for (size_t i = 1; i < writes.size(); ++i) nodes_.push_back(std::move(writes[i]));
+    for (NodeWrite& w : writes) {
+      if (w.level >= kStoredNodeLevel) nodes_.push_back(std::move(w));
+    }
     ++size_;
   }
 
@@ -233,9 +270,9 @@ class Log::Tail final : public store::BatchParticipant {
     bool dirty = false;   // changed in this batch (listed in dirty_)
   };
 
-  // The batch's new nodes, up to kNodesPerInsert rows per statement: a batch of 512 appends
-  // completes ~512 nodes, and a statement per node costs more than its b-tree insert. Row
-  // counts are powers of two, so at most log2(kNodesPerInsert) + 1 statement texts exist.
+  // The batch's new nodes of the stored levels (kStoredNodeLevel and up: a batch of 512
+  // appends completes ~32 of them), up to kNodesPerInsert rows per statement. Row counts are
+  // powers of two, so at most log2(kNodesPerInsert) + 1 statement texts exist.
   Status InsertNodes(Txn& txn) {
     constexpr size_t kNodesPerInsert = 64;
     std::vector<Value> args;
@@ -302,7 +339,7 @@ class Log::Tail final : public store::BatchParticipant {
   uint64_t stored_size_ = 0;
   std::array<Hash, 64> edge_{};   // edge_[l]: the last complete node of level l, if bit l of size_
   int64_t last_at_us_ = 0;        // the newest event's time
-  std::vector<NodeWrite> nodes_;  // completed in this batch, levels >= 1
+  std::vector<NodeWrite> nodes_;  // completed in this batch, levels >= kStoredNodeLevel
   std::unordered_map<std::string, Sequence> sequences_;
   std::vector<std::string> dirty_;
   // Undo of the running closure's appends.

@@ -165,8 +165,10 @@ class AuditTailTest : public AuditLogTest {
     ASSERT_OK(store_->Read([&](store::Txn& txn) -> Status {
       ASSIGN_OR_RETURN(std::optional<store::Row> nodes,
                        txn.QueryOne("SELECT COUNT(*) FROM audit_nodes"));
-      // A tree of n leaves has n - popcount(n) complete nodes above the leaves.
-      EXPECT_EQ(nodes->GetInt(0), static_cast<int64_t>(n - std::popcount(n)));
+      // Stored: every complete node of level 4 and up (lower ones come from the leaves).
+      int64_t stored = 0;
+      for (int level = 4; level < 64; ++level) stored += static_cast<int64_t>(n >> level);
+      EXPECT_EQ(nodes->GetInt(0), stored);
       for (const auto& [scope, count] : per_scope) {
         ASSIGN_OR_RETURN(
             std::optional<store::Row> last,
@@ -248,6 +250,41 @@ TEST_F(AuditTailTest, AKeyDestroyedInTheBatchIsNotUsedByItsLaterAppends) {
     EXPECT_EQ(rows[1].GetText(0), std::string(kSystemScope));
     return OkStatus();
   }));
+}
+
+TEST_F(AuditTailTest, RootsAndProofsFromTheDatabaseEqualAMemoryTreeOfItsLeaves) {
+  // Levels 1-3 are computed from the leaves, 4 and up read from audit_nodes: every root, audit
+  // path and consistency proof must be the one a complete in-memory tree gives.
+  const std::string acc = NewScope("acc");
+  for (int n : {1, 2, 5, 8, 16, 33, 100, 127, 300}) ASSERT_OK(store_->Write(Appends(acc, n)));
+  MemoryTree tree;
+  ASSERT_OK(store_->Read([&](store::Txn& txn) -> Status {
+    ASSIGN_OR_RETURN(std::vector<store::Row> rows,
+                     txn.Query("SELECT leaf_hash FROM audit_events ORDER BY log_index"));
+    for (const store::Row& r : rows) tree.Append(r.GetBlob(0));
+    return OkStatus();
+  }));
+  ASSERT_EQ(tree.size(), 592u);
+  ASSERT_OK(store_->Read([&](store::Txn& txn) -> Status {
+    for (uint64_t size : {1, 2, 3, 7, 8, 9, 15, 16, 17, 31, 32, 33, 255, 256, 257, 511, 512, 592}) {
+      for (uint64_t leaf : {uint64_t{0}, size / 3, size / 2, size - 1}) {
+        ASSIGN_OR_RETURN(InclusionProofView db, Log::InclusionProof(txn, leaf, size));
+        ASSIGN_OR_RETURN(std::vector<std::string> mem, audit::InclusionProof(tree, leaf, size));
+        EXPECT_EQ(db.proof, mem) << leaf << " in " << size;
+      }
+      for (uint64_t from : {uint64_t{1}, size / 2 + 1, size}) {
+        if (from > size) continue;
+        ASSIGN_OR_RETURN(std::vector<std::string> db, Log::ConsistencyProof(txn, from, size));
+        ASSIGN_OR_RETURN(std::vector<std::string> mem, audit::ConsistencyProof(tree, from, size));
+        EXPECT_EQ(db, mem) << from << " to " << size;
+      }
+    }
+    return OkStatus();
+  }));
+  ASSERT_OK_AND_ASSIGN(StoredCheckpoint cp, log_->MakeCheckpoint(*store_));
+  ASSERT_OK_AND_ASSIGN(const std::string root, RootHash(tree, 592));
+  EXPECT_EQ(cp.root_hash, root);
+  ExpectConsistent(592, {{acc, 592}});
 }
 
 TEST_F(AuditTailTest, TwoLogsOnOneDatabaseNeverReuseAPosition) {
