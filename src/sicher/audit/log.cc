@@ -133,6 +133,7 @@ class Log::Tail final : public store::BatchParticipant {
   // every append (Log::Sealer).
   struct CachedSealer {
     std::string wrapped;  // the data_keys row it was made from
+    uint64_t epoch = 0;   // keys::DataKeys::ChangeEpoch() when that row was last read
     crypto::AeadContext ctx;
   };
   std::map<std::string, CachedSealer, std::less<>> sealers;
@@ -206,6 +207,8 @@ class Log::Tail final : public store::BatchParticipant {
 
   void ClosureEnded(bool kept) override {
     std::lock_guard lock(mu_);
+    // What a rolled-back closure read or created (the system scope's key) may be gone.
+    if (!kept) sealers.clear();
     if (!in_closure_) return;
     if (!kept) {
       size_ = closure_size_;
@@ -427,6 +430,12 @@ void Log::SetSigner(std::unique_ptr<NoteSigner> signer) { signer_ = std::move(si
 
 Result<crypto::AeadContext*> Log::Sealer(Txn& txn, const std::string& scope) {
   auto& sealers = tail_->sealers;
+  // Read in this batch, and no key changed in this process since: the row is as it was (no
+  // other process can write while the batch holds the write lock).
+  const uint64_t epoch = keys::DataKeys::ChangeEpoch();
+  if (auto it = sealers.find(scope); it != sealers.end() && it->second.epoch == epoch) {
+    return &it->second.ctx;
+  }
   Result<std::string> wrapped = keys_.GetWrapped(txn, scope);
   if (!wrapped.ok()) {
     sealers.erase(scope);  // destroyed by an earlier closure of this batch
@@ -441,9 +450,10 @@ Result<crypto::AeadContext*> Log::Sealer(Txn& txn, const std::string& scope) {
   if (it == sealers.end() || it->second.wrapped != *wrapped) {
     ASSIGN_OR_RETURN(const SecretBytes dek, keys_.Unwrap(txn, scope, *wrapped));
     ASSIGN_OR_RETURN(crypto::AeadContext ctx, crypto::AeadContext::Create(dek));
-    it = sealers.insert_or_assign(scope, Tail::CachedSealer{*std::move(wrapped), std::move(ctx)})
+    it = sealers.insert_or_assign(scope, Tail::CachedSealer{*std::move(wrapped), 0, std::move(ctx)})
              .first;
   }
+  it->second.epoch = keys::DataKeys::ChangeEpoch();  // after any Create above
   return &it->second.ctx;
 }
 

@@ -234,9 +234,11 @@ class Log {
   Result<std::string> OpenRecord(store::Txn& txn, KeyCache& keys, const std::string& scope,
                                  uint64_t log_index, std::string_view sealed);
 
-  // The scope's sealing context (its DEK's key schedule), kept for the rest of the write batch
-  // while its data_keys row is unchanged. The row is read every time, so a key destroyed by an
-  // earlier closure of the batch is never used. Creates the system scope's key if missing.
+  // The scope's sealing context (its DEK's key schedule), kept for the rest of the write batch.
+  // The data_keys row is read again whenever this process changed any key since it was last
+  // read (keys::DataKeys::ChangeEpoch), and the cache is dropped with a rolled-back closure, so
+  // a key destroyed earlier in the batch is never used. Creates the system scope's key if
+  // missing.
   Result<crypto::AeadContext*> Sealer(store::Txn& txn, const std::string& scope);
 
   class Tail;

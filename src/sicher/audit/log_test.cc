@@ -287,6 +287,25 @@ TEST_F(AuditTailTest, RootsAndProofsFromTheDatabaseEqualAMemoryTreeOfItsLeaves) 
   ExpectConsistent(592, {{acc, 592}});
 }
 
+TEST_F(AuditTailTest, ASystemKeyCreatedByARolledBackClosureIsNotUsedAfterwards) {
+  HeldBatch held(*store_);
+  // No scope here has a key: the events go to the system scope, whose key the first closure
+  // creates, and then rolls back with everything else it did.
+  held.Add([&](store::Txn& txn) -> Status {
+    RETURN_IF_ERROR(log_->Append(txn, Ev("usr_gone_1"), nullptr));
+    return AbortedError("the change failed");
+  });
+  held.Add(Appends("usr_gone_2", 2));  // must create the key again, not seal under the lost one
+  const std::vector<Status> results = held.Run();
+  EXPECT_EQ(results[0].code(), StatusCode::kAborted);
+  EXPECT_OK(results[1]);
+  const std::vector<StoredEvent> sys =
+      PageOf({std::string(kSystemScope)}, {}, std::nullopt, 10, Order::kOldestFirst);
+  ASSERT_EQ(sys.size(), 2u);
+  for (const StoredEvent& ev : sys) EXPECT_TRUE(ev.status.ok()) << ev.log_index;  // they open
+  ExpectConsistent(2, {{std::string(kSystemScope), 2}});
+}
+
 TEST_F(AuditTailTest, TwoLogsOnOneDatabaseNeverReuseAPosition) {
   const std::string acc = NewScope("acc");
   Log other(*keyring_, env_);

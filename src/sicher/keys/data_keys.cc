@@ -50,12 +50,15 @@ Result<SecretBytes> DataKeys::Create(store::Txn& txn, std::string_view owner_id,
                     "running); retry",
                     min_version));
   }
+  change_epoch_.fetch_add(1);
   RETURN_IF_ERROR(txn.Exec(
       "INSERT INTO data_keys (owner_id, kek_version, wrapped_dek, created_at) VALUES (?, ?, ?, ?)",
       {std::string(owner_id), int64_t{version}, store::Blob{std::move(wrapped)},
        int64_t{Micros(now)}}));
   return dek;
 }
+
+std::atomic<uint64_t> DataKeys::change_epoch_{0};
 
 Result<SecretBytes> DataKeys::Get(store::Txn& txn, std::string_view owner_id) {
   ASSIGN_OR_RETURN(const std::string wrapped, GetWrapped(txn, owner_id));
@@ -93,6 +96,7 @@ Result<SecretBytes> DataKeys::Unwrap(store::Txn& txn, std::string_view owner_id,
 }
 
 Result<bool> DataKeys::DestroyOwnerKey(store::Txn& txn, std::string_view owner_id) {
+  change_epoch_.fetch_add(1);
   RETURN_IF_ERROR(txn.Exec("DELETE FROM data_keys WHERE owner_id = ?", {std::string(owner_id)}));
   return txn.ChangedRows() > 0;
 }
@@ -210,6 +214,7 @@ Result<int64_t> DataKeys::RewrapAll(store::Store& store, const crypto::Keyring& 
         changed = 0;
         if (options.in_batch) RETURN_IF_ERROR(options.in_batch(txn));
         for (const Update& u : updates) {
+          change_epoch_.fetch_add(1);
           RETURN_IF_ERROR(
               txn.Exec("UPDATE data_keys SET kek_version = ?, wrapped_dek = ? "
                        "WHERE owner_id = ? AND kek_version = ? AND wrapped_dek = ?",

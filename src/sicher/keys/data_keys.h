@@ -24,6 +24,7 @@
 // Thread-safe: holds no state of its own beyond borrowed references; the Txn passed to each
 // call confines it to its transaction. The static functions take their own transactions.
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -70,6 +71,12 @@ class DataKeys {
   // destroyed, so a shredded key is never used again), and only a changed row (a new key, a
   // KEK rotation) needs Unwrap, which handles rotation as Get does.
   Result<std::string> GetWrapped(store::Txn& txn, std::string_view owner_id);
+  // Counts every change this process makes to data_keys (a key created, destroyed or
+  // re-wrapped; counted before the statement runs, so whether or not it commits). A cache of
+  // what a row held may skip reading it again only while this is unchanged AND it holds the
+  // database's write lock (inside one write batch: no other process can change a row then),
+  // and must drop what it learned in a closure that was rolled back.
+  static uint64_t ChangeEpoch() { return change_epoch_.load(); }
   Result<SecretBytes> Unwrap(store::Txn& txn, std::string_view owner_id, std::string_view wrapped);
   // Crypto-shredding without the bool: DestroyOwnerKey, OK if it was already gone.
   Status Destroy(store::Txn& txn, std::string_view owner_id);
@@ -127,6 +134,7 @@ class DataKeys {
  private:
   crypto::Keyring& keyring_;
   Random& random_;
+  static std::atomic<uint64_t> change_epoch_;
 };
 
 struct RotationOptions {
