@@ -99,7 +99,7 @@ if grep -q '^append_threads_prepared ' <<< "$OUT"; then
            f[2], f[5], f[6], (f[6] > 0 ? f[3] / f[6] : 0), f[7], f[8]
     printf "        writer thread: %.0f%% on CPU, %.0f%% waiting for a core, %.0f%% blocked; %.2f us writer CPU per event\n",
            g[2], g[3], g[4], g[5] }'
-  if [[ "$INFLIGHT" != 0 ]]; then async_line "_prepared" "prepared by the feeder:       "; fi
+  if [[ "$INFLIGHT" != 0 ]]; then async_line "_prepared" "prepared by the feeders:      "; fi
 fi
 awk -v g="$(get raw_insert_grouped 2)" -v r="$(get raw_insert_grouped 3)" 'BEGIN {
   printf "raw SQLite: same rows, one commit (fsync) per %d rows, the threads run'"'"'s mean batch: %.1f rows/s\n", g, r }'

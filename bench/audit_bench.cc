@@ -11,8 +11,8 @@
 //     2. threads: --threads threads, each `store.Write([&](Txn& t) { return log.Append(t, ev,
 //        nullptr); })` in a loop for --seconds (each Write returns only after the commit's fsync;
 //        the store's group commit shares one fsync between the writes queued meanwhile).
-//     3. async: --inflight WriteAsync appends kept in flight for --seconds by a feeder thread
-//        (how a server's event loops write; 0 skips it).
+//     3. async: --inflight WriteAsync appends kept in flight for --seconds by feeder threads,
+//        one per core (how a server's event loops write; 0 skips it).
 //     With --prepared 1, phases 2 and 3 run again with Log::Prepare called before the write
 //     (by each thread, or by the feeder) and Append(txn, PreparedEvent) inside it.
 //     4. reference: raw SQLite (sqlite3 C API, same pragmas as the store: WAL, synchronous=FULL,
@@ -705,14 +705,19 @@ int AppendMode(const Args& a) {
   std::tie(threads_events, threads_commits) = run_threads(false, "");
 
   // 3. Async: `inflight` WriteAsync appends outstanding at all times, as a server's event
-  // loops keep them. A feeder thread (the event loop) issues a new append for every one that
-  // completes; with `prepared` it calls Log::Prepare first, so only Append(PreparedEvent) runs
-  // on the writer thread.
+  // loops keep them. Feeder threads (the event loops, one per core) issue a new append for every
+  // one that completes; with `prepared` they call Log::Prepare first, so only
+  // Append(PreparedEvent) runs on the writer thread.
   auto run_async = [&](bool prepared, const std::string& label) {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::vector<size_t> ready;  // slots whose append completed, for the feeder
-    bool stop = false;
+    // One feeder per core, as a server has one event loop per core; slot i belongs to feeder
+    // i % feeders.
+    const size_t feeders = std::max<size_t>(1, std::thread::hardware_concurrency());
+    struct Feeder {
+      std::mutex mu;
+      std::condition_variable cv;
+      std::vector<size_t> ready;  // slots whose append completed
+    };
+    std::vector<Feeder> feed(feeders);
     std::atomic<uint64_t> done{0};
     std::vector<Event> events;
     for (int i = 0; i < a.inflight; ++i) {
@@ -722,15 +727,16 @@ int AppendMode(const Args& a) {
       auto on_done = [&, slot](Status s) {
         Die(s, "append async");
         done.fetch_add(1, std::memory_order_relaxed);
+        Feeder& f = feed[slot % feeders];
         bool was_empty;
         {
-          std::lock_guard lock(mu);
-          was_empty = ready.empty();
-          ready.push_back(slot);
+          std::lock_guard lock(f.mu);
+          was_empty = f.ready.empty();
+          f.ready.push_back(slot);
         }
         // Only the first completion of a round wakes the feeder (an event loop is woken once
         // for many posted completions too); the rest are collected with it.
-        if (was_empty) cv.notify_one();
+        if (was_empty) f.cv.notify_one();
       };
       if (prepared) {
         Result<PreparedEvent> pe = log.Prepare(events[slot]);
@@ -749,29 +755,32 @@ int AppendMode(const Args& a) {
     const Clk::time_point t0 = Clk::now();
     const Clk::time_point end =
         t0 + std::chrono::duration_cast<Clk::duration>(std::chrono::duration<double>(a.seconds));
-    std::thread feeder([&] {
-      for (size_t i = 0; i < events.size(); ++i) issue(i);
-      size_t outstanding = events.size();
-      std::vector<size_t> taken;
-      while (outstanding > 0) {
-        {
-          std::unique_lock lock(mu);
-          cv.wait(lock, [&] { return !ready.empty(); });
-          taken.swap(ready);
-        }
-        const bool stopping = Clk::now() >= end;
-        for (size_t slot : taken) {
-          if (stopping) {
-            --outstanding;
-          } else {
-            issue(slot);
+    std::vector<std::thread> threads;
+    for (size_t k = 0; k < feeders; ++k) {
+      threads.emplace_back([&, k] {
+        Feeder& f = feed[k];
+        size_t outstanding = 0;
+        for (size_t i = k; i < events.size(); i += feeders, ++outstanding) issue(i);
+        std::vector<size_t> taken;
+        while (outstanding > 0) {
+          {
+            std::unique_lock lock(f.mu);
+            f.cv.wait(lock, [&] { return !f.ready.empty(); });
+            taken.swap(f.ready);
           }
+          const bool stopping = Clk::now() >= end;
+          for (size_t slot : taken) {
+            if (stopping) {
+              --outstanding;
+            } else {
+              issue(slot);
+            }
+          }
+          taken.clear();
         }
-        taken.clear();
-      }
-    });
-    feeder.join();
-    (void)stop;
+      });
+    }
+    for (std::thread& t : threads) t.join();
     const double s = Seconds(t0, Clk::now());
     const double cpu = ProcessCpu() - cpu0;
     const Sched w1 = WriterSched();
