@@ -40,13 +40,14 @@ struct SqliteOptions {
 };
 
 // Opens (creating if needed) and migrates the database, opens the reader pool and starts the
-// writer thread. Borrows `env` (clock for timestamps and durations, file system for the file
+// writer, checkpointer and waker threads. Borrows `env` (clock for timestamps and durations, file system for the file
 // modes) and `metrics`; both must outlive the Store. Registers in `metrics`:
 //   sicher_db_commit_batches_total           transactions committed by the writer
 //   sicher_db_commit_batch_size              histogram of write closures per transaction
 //   sicher_db_commit_duration_seconds        histogram of BEGIN..COMMIT time per batch
 //   sicher_db_write_errors_total{stage=...}  begin, commit (whole batch lost) or closure
 //   sicher_db_write_queue_length             gauge of closures waiting for the writer
+//   sicher_db_wal_checkpoints_total{by=...}  background (checkpointer thread) or writer
 // Returns InvalidArgument for bad options, FailedPrecondition for a database from a newer
 // sicher (see migration.h) or one that cannot run in WAL mode, or the translated SQLite or
 // file-system error.
