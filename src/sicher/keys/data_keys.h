@@ -66,10 +66,10 @@ class DataKeys {
   // The owner's DEK. NotFound when it was destroyed (the owner's data is gone); NotFound
   // ("KEK version N is not in the keyring") if its KEK was dropped; DataLoss if tampered with.
   Result<SecretBytes> Get(store::Txn& txn, std::string_view owner_id);
-  // Get in two steps, for a caller that keeps keys derived from a DEK across transactions
-  // (the audit log's sealing contexts): GetWrapped reads the row on every use (NotFound once
-  // destroyed, so a shredded key is never used again), and only a changed row (a new key, a
-  // KEK rotation) needs Unwrap, which handles rotation as Get does.
+  // Get in two steps, for a caller that keeps a key derived from a DEK for a while (the audit
+  // log's sealing contexts, for one write batch): GetWrapped reads the row (NotFound once
+  // destroyed), and only a changed row (a new key, a KEK rotation) needs Unwrap, which handles
+  // rotation as Get does. See ChangeEpoch for when the row need not be read again.
   Result<std::string> GetWrapped(store::Txn& txn, std::string_view owner_id);
   // Counts every change this process makes to data_keys (a key created, destroyed or
   // re-wrapped; counted before the statement runs, so whether or not it commits). A cache of

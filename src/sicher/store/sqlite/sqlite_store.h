@@ -40,8 +40,8 @@ struct SqliteOptions {
 };
 
 // Opens (creating if needed) and migrates the database, opens the reader pool and starts the
-// writer, checkpointer and waker threads. Borrows `env` (clock for timestamps and durations, file system for the file
-// modes) and `metrics`; both must outlive the Store. Registers in `metrics`:
+// writer, checkpointer and waker threads. Borrows `env` (clock for timestamps and durations, file
+// system for the file modes) and `metrics`; both must outlive the Store. Registers in `metrics`:
 //   sicher_db_commit_batches_total           transactions committed by the writer
 //   sicher_db_commit_batch_size              histogram of write closures per transaction
 //   sicher_db_commit_duration_seconds        histogram of BEGIN..COMMIT time per batch
