@@ -45,17 +45,41 @@ def is_login(action):
     return isinstance(action, str) and (action == "login" or action.startswith("login."))
 
 
-class UdpReceiver:
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+class _Receiver:
+    """A syslog receiver on a loopback port: the socket, the messages received, shutdown.
+    Subclasses bind `sock` and implement `_run` and `scheme`."""
+
+    def __init__(self, sock):
+        self.sock = sock
         self.sock.settimeout(0.2)
         self.port = self.sock.getsockname()[1]
         self.messages = []
+        self.errors = []
         self.lock = threading.Lock()
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
+
+    def address(self):
+        return "%s://127.0.0.1:%d" % (self.scheme, self.port)
+
+    def received(self):
+        with self.lock:
+            return list(self.messages)
+
+    def close(self):
+        self.stopped.set()
+        self.thread.join(2)
+        self.sock.close()
+
+
+class UdpReceiver(_Receiver):
+    scheme = "udp"
+
+    def __init__(self):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.bind(("127.0.0.1", 0))
+        super().__init__(sock)
 
     def _run(self):
         while not self.stopped.is_set():
@@ -68,37 +92,20 @@ class UdpReceiver:
             with self.lock:
                 self.messages.append(data)
 
-    def address(self):
-        return "udp://127.0.0.1:%d" % self.port
 
-    def received(self):
-        with self.lock:
-            return list(self.messages)
-
-    def close(self):
-        self.stopped.set()
-        self.thread.join(2)
-        self.sock.close()
-
-
-class TcpReceiver:
+class TcpReceiver(_Receiver):
     """Accepts connections and splits each stream into octet-counted frames (LEN SP MSG)."""
 
-    def __init__(self):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.messages = []
-        self.errors = []
-        self.lock = threading.Lock()
-        self.stopped = threading.Event()
-        self.thread = threading.Thread(target=self._accept, daemon=True)
-        self.thread.start()
+    scheme = "tcp"
 
-    def _accept(self):
+    def __init__(self):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        super().__init__(sock)
+
+    def _run(self):
         while not self.stopped.is_set():
             try:
                 conn, _ = self.sock.accept()
@@ -136,18 +143,6 @@ class TcpReceiver:
                     with self.lock:
                         self.messages.append(buf[sp + 1:sp + 1 + length])
                     buf = buf[sp + 1 + length:]
-
-    def address(self):
-        return "tcp://127.0.0.1:%d" % self.port
-
-    def received(self):
-        with self.lock:
-            return list(self.messages)
-
-    def close(self):
-        self.stopped.set()
-        self.thread.join(2)
-        self.sock.close()
 
 
 class SyslogTest(ServerTestCase):

@@ -30,11 +30,6 @@ class ObjectWriter {
     Key(key);
     log::AppendJsonString(value, out_);
   }
-  template <typename Int>
-  void Integer(std::string_view key, Int value) {
-    Key(key);
-    fmt::format_to(std::back_inserter(out_), "{}", value);
-  }
 
  private:
   fmt::memory_buffer& out_;
@@ -76,19 +71,14 @@ nlohmann::json RecordTree(const RecordFields& f) {
 
 namespace {
 
-// RenderRecord's writer. With `cuts`, the four position fields are left out and where each
-// belongs is recorded instead (RecordTemplate).
-void Render(const RecordFields& f, fmt::memory_buffer& out, std::array<size_t, 4>* cuts) {
-  auto cut = [&](size_t i) { (*cuts)[i] = out.size(); };
+// The record without its four position fields; `cuts` receives where each belongs.
+void Render(const RecordFields& f, fmt::memory_buffer& out, std::array<size_t, 4>& cuts) {
+  auto cut = [&](size_t i) { cuts[i] = out.size(); };
   {
     // Keys in byte order: @timestamp event http organization sicher source user user_agent.
     ObjectWriter record(out);
     record.Key("@timestamp");
-    if (cuts != nullptr) {
-      cut(0);
-    } else {
-      log::AppendJsonString(f.timestamp, out);
-    }
+    cut(0);
     record.Key("event");
     {
       ObjectWriter event(out);  // action category id outcome reason sequence
@@ -104,11 +94,7 @@ void Render(const RecordFields& f, fmt::memory_buffer& out, std::array<size_t, 4
       log::AppendJsonString(f.outcome, out);
       event.String("reason", f.reason);
       event.Key("sequence");
-      if (cuts != nullptr) {
-        cut(1);
-      } else {
-        fmt::format_to(std::back_inserter(out), "{}", f.sequence);
-      }
+      cut(1);
     }
     if (!f.request_id.empty()) {
       record.Key("http");
@@ -139,17 +125,9 @@ void Render(const RecordFields& f, fmt::memory_buffer& out, std::array<size_t, 4
       }
       sicher.String("device_type", f.device_type);
       sicher.Key("log_index");
-      if (cuts != nullptr) {
-        cut(2);
-      } else {
-        fmt::format_to(std::back_inserter(out), "{}", f.log_index);
-      }
+      cut(2);
       sicher.Key("scope");
-      if (cuts != nullptr) {
-        cut(3);
-      } else {
-        log::AppendJsonString(f.scope, out);
-      }
+      cut(3);
       if (!f.target_type.empty()) {
         sicher.Key("target");
         ObjectWriter target(out);
@@ -184,15 +162,13 @@ void Render(const RecordFields& f, fmt::memory_buffer& out, std::array<size_t, 4
 }  // namespace
 
 std::string RenderRecord(const RecordFields& f) {
-  fmt::memory_buffer out;
-  Render(f, out, nullptr);
-  return fmt::to_string(out);
+  return RecordTemplate::Render(f).Complete(f.timestamp, f.sequence, f.log_index, f.scope);
 }
 
 RecordTemplate RecordTemplate::Render(const RecordFields& f) {
   fmt::memory_buffer out;
   RecordTemplate t;
-  audit::Render(f, out, &t.cuts_);
+  audit::Render(f, out, t.cuts_);
   t.text_ = fmt::to_string(out);
   return t;
 }

@@ -27,7 +27,8 @@ struct RecordFields {
 };
 
 nlohmann::json RecordTree(const RecordFields& f);
-// CanonicalJson(RecordTree(f)), written directly (invalid UTF-8 becomes U+FFFD there too).
+// CanonicalJson(RecordTree(f)), written directly (invalid UTF-8 becomes U+FFFD there too):
+// RecordTemplate::Render(f) completed with f's own position fields.
 std::string RenderRecord(const RecordFields& f);
 
 // A record rendered before the event has its place in the log: everything but the four

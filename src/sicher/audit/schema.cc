@@ -1,6 +1,30 @@
+#include <string>
+#include <string_view>
+
 #include "sicher/audit/log.h"
 
 namespace sicher::audit {
+namespace {
+
+// audit_events' indexes and append-only guards (SQLite): created by migrations 300 and 301, and
+// again by 303, which rebuilds the table.
+constexpr std::string_view kEventIndexes = R"sql(
+CREATE INDEX audit_events_by_scope ON audit_events (scope, at, log_index);
+CREATE INDEX audit_events_by_actor ON audit_events (scope, actor_id, at, log_index);
+)sql";
+constexpr std::string_view kEventGuards = R"sql(
+CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+CREATE TRIGGER audit_events_no_rewrite
+BEFORE UPDATE OF log_index, at, scope, sequence, action, actor_id, outcome, leaf_hash
+ON audit_events
+BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
+CREATE TRIGGER audit_events_purge_only BEFORE UPDATE OF payload, ip_index ON audit_events
+WHEN NEW.payload IS NOT NULL OR NEW.ip_index IS NOT NULL
+BEGIN SELECT RAISE(ABORT, 'an audit payload can only be purged'); END;
+)sql";
+
+}  // namespace
 
 // docs/design/audit-log.md section 2. `payload` is the record sealed under the scope's DEK
 // (NULL once purged); `leaf_hash` is SHA-256(0x00 || record) and is never cleared. The counters
@@ -22,9 +46,8 @@ CREATE TABLE audit_events (
   payload BLOB,
   leaf_hash BLOB NOT NULL
 ) STRICT;
-CREATE INDEX audit_events_by_scope ON audit_events (scope, at, log_index);
-CREATE INDEX audit_events_by_actor ON audit_events (scope, actor_id, at, log_index);
-CREATE TABLE audit_scopes (
+)sql" + std::string(kEventIndexes) +
+                            R"sql(CREATE TABLE audit_scopes (
   scope TEXT PRIMARY KEY,
   last_sequence INTEGER NOT NULL
 ) STRICT;
@@ -94,17 +117,8 @@ CREATE TABLE audit_checkpoints (
           store::Migration{
               .version = 301,
               .name = "audit_append_only",
-              .sqlite_sql = R"sql(
-CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
-BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
-CREATE TRIGGER audit_events_no_rewrite
-BEFORE UPDATE OF log_index, at, scope, sequence, action, actor_id, outcome, leaf_hash
-ON audit_events
-BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
-CREATE TRIGGER audit_events_purge_only BEFORE UPDATE OF payload, ip_index ON audit_events
-WHEN NEW.payload IS NOT NULL OR NEW.ip_index IS NOT NULL
-BEGIN SELECT RAISE(ABORT, 'an audit payload can only be purged'); END;
-CREATE TRIGGER audit_nodes_no_update BEFORE UPDATE ON audit_nodes
+              .sqlite_sql = "\n" + std::string(kEventGuards) +
+                            R"sql(CREATE TRIGGER audit_nodes_no_update BEFORE UPDATE ON audit_nodes
 BEGIN SELECT RAISE(ABORT, 'the audit tree is append-only'); END;
 CREATE TRIGGER audit_nodes_no_delete BEFORE DELETE ON audit_nodes
 BEGIN SELECT RAISE(ABORT, 'the audit tree is append-only'); END;
@@ -201,18 +215,8 @@ INSERT INTO audit_events_v2 (log_index, at, scope, sequence, action, actor_id, o
   FROM audit_events ORDER BY log_index;
 DROP TABLE audit_events;
 ALTER TABLE audit_events_v2 RENAME TO audit_events;
-CREATE INDEX audit_events_by_scope ON audit_events (scope, at, log_index);
-CREATE INDEX audit_events_by_actor ON audit_events (scope, actor_id, at, log_index);
-CREATE TRIGGER audit_events_no_delete BEFORE DELETE ON audit_events
-BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
-CREATE TRIGGER audit_events_no_rewrite
-BEFORE UPDATE OF log_index, at, scope, sequence, action, actor_id, outcome, leaf_hash
-ON audit_events
-BEGIN SELECT RAISE(ABORT, 'audit events are append-only'); END;
-CREATE TRIGGER audit_events_purge_only BEFORE UPDATE OF payload, ip_index ON audit_events
-WHEN NEW.payload IS NOT NULL OR NEW.ip_index IS NOT NULL
-BEGIN SELECT RAISE(ABORT, 'an audit payload can only be purged'); END;
-)sql",
+)sql" + std::string(kEventIndexes) +
+                            std::string(kEventGuards),
               // PostgreSQL checks an IN list without building anything per row.
               .postgres_sql = "SELECT 1",
           }};

@@ -843,7 +843,9 @@ TEST_F(SqliteStoreTest, MetricsAreRendered) {
   }
 }
 
-TEST(SqliteStoreDeathTest, EnlistingInAReadIsABug) {
+// Runs `misuse` against a fresh store in a death-test child and expects it to crash on a CHECK.
+template <typename Misuse>
+void ExpectStoreMisuseCrashes(Misuse misuse) {
   char tmpl[] = "/tmp/sicher-store-death-XXXXXX";
   ASSERT_NE(::mkdtemp(tmpl), nullptr);
   const std::string dir = tmpl;
@@ -854,32 +856,26 @@ TEST(SqliteStoreDeathTest, EnlistingInAReadIsABug) {
         options.path = dir + "/d.db";
         auto store = OpenSqliteStore(options, Env::Default(), registry);
         CHECK_OK(store.status());
-        RecordingParticipant participant;
-        (void)(*store)->Read([&](Txn& txn) {
-          participant.Add(txn, "x");
-          return OkStatus();
-        });
+        misuse(**store);
       },
       "CHECK failed");
   std::filesystem::remove_all(dir);
 }
 
+TEST(SqliteStoreDeathTest, EnlistingInAReadIsABug) {
+  ExpectStoreMisuseCrashes([](Store& store) {
+    RecordingParticipant participant;
+    (void)store.Read([&](Txn& txn) {
+      participant.Add(txn, "x");
+      return OkStatus();
+    });
+  });
+}
+
 TEST(SqliteStoreDeathTest, WriteFromTheWriterThreadIsABug) {
-  char tmpl[] = "/tmp/sicher-store-death-XXXXXX";
-  ASSERT_NE(::mkdtemp(tmpl), nullptr);
-  const std::string dir = tmpl;
-  EXPECT_DEATH(
-      {
-        metrics::Registry registry;
-        SqliteOptions options;
-        options.path = dir + "/d.db";
-        auto store = OpenSqliteStore(options, Env::Default(), registry);
-        CHECK_OK(store.status());
-        (void)(*store)->Write(
-            [&](Txn&) { return (*store)->Write([](Txn&) { return OkStatus(); }); });
-      },
-      "CHECK failed");
-  std::filesystem::remove_all(dir);
+  ExpectStoreMisuseCrashes([](Store& store) {
+    (void)store.Write([&](Txn&) { return store.Write([](Txn&) { return OkStatus(); }); });
+  });
 }
 
 }  // namespace
